@@ -1,0 +1,74 @@
+"""keyapi_async: asyncio SDK for KeyAPI's TikTok influencer analytics API.
+
+async with KeyAPI() as client:
+    async for influencer in client.influencers.list(region="US", limit=100):
+        ...
+"""
+
+from ._client import KeyAPI, Limiter, Usage
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CreditBudgetExceeded,
+    InsufficientCreditsError,
+    InvalidParameterError,
+    KeyAPIError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+)
+from ._limiter import RateLimiter
+from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
+from ._pagination import Page, Paginator
+from ._params import (
+    InfluencerSortField,
+    RankField,
+    RankType,
+    SalesFlag,
+    SortType,
+    VideoSortField,
+)
+from ._resources import Influencers
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # client
+    "KeyAPI",
+    "Usage",
+    "RateLimiter",
+    "Limiter",
+    "Influencers",
+    "Paginator",
+    "Page",
+    # models
+    "Influencer",
+    "InfluencerDetail",
+    "Video",
+    "RankedInfluencer",
+    "Livestream",
+    # coded parameters
+    "InfluencerSortField",
+    "VideoSortField",
+    "SortType",
+    "RankType",
+    "RankField",
+    "SalesFlag",
+    # errors
+    "KeyAPIError",
+    "APIStatusError",
+    "BadRequestError",
+    "AuthenticationError",
+    "InsufficientCreditsError",
+    "RateLimitError",
+    "ServerError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "ResponseDecodeError",
+    "InvalidParameterError",
+    "CreditBudgetExceeded",
+    "__version__",
+]

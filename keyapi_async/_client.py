@@ -1,0 +1,216 @@
+"""KeyAPI: configuration, lifecycle, and the one path every request takes.
+
+A request attempt goes: refuse if closed -> reserve a credit (max_credits) -> wait for the
+limiter -> send (counted in usage.requests) -> decode. Retries wrap attempts, so each retry is
+paced, budgeted and counted like any request.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+import aiohttp
+
+from ._endpoints import Endpoint
+from ._errors import CreditBudgetExceeded, InvalidParameterError, KeyAPIError
+from ._limiter import RateLimiter
+from ._resources import Influencers
+from ._retry import RetryPolicy
+from ._transport import Transport
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.keyapi.ai"
+_DEFAULT_QPS = 10.0
+
+
+class Limiter(Protocol):
+    """Anything that paces: `await limiter.acquire()` returns when a request may start."""
+
+    async def acquire(self) -> None: ...
+
+
+class Usage:
+    """What this client has spent. `requests` equals what the server received."""
+
+    __slots__ = ("credits", "requests", "retries")
+
+    def __init__(self) -> None:
+        self.requests = 0  # HTTP attempts sent
+        self.credits = 0  # successful answers
+        self.retries = 0  # attempts that were retried
+
+    def __repr__(self) -> str:
+        return f"Usage(requests={self.requests}, credits={self.credits}, retries={self.retries})"
+
+
+def _resolve_key(api_key: str | None) -> str:
+    key = api_key or os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
+    if not key:
+        raise KeyAPIError(
+            "no API key: pass api_key=... or set KEYAPI_API_KEY (KEYAPI_TOKEN is read too)"
+        )
+    if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
+        raise InvalidParameterError("api_key", "must be a string without spaces or newlines")
+    return key
+
+
+def _number(name: str, value: Any, *, low: float, allow_zero: bool) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or (not allow_zero and value == low):
+        bound = f">= {low:g}" if allow_zero else f"> {low:g}"
+        raise InvalidParameterError(name, f"must be a number {bound}, got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: Any, *, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InvalidParameterError(name, f"must be an integer >= {low}, got {value!r}")
+    if high is not None and value > high:
+        raise InvalidParameterError(name, f"must be an integer {low}..{high}, got {value!r}")
+    return value
+
+
+class KeyAPI:
+    """Async client for KeyAPI's TikTok influencer analytics.
+
+    Use it as `async with KeyAPI() as client:` or call `await client.aclose()` when done.
+    """
+
+    __slots__ = (
+        "_budget_reserved",
+        "_closed",
+        "_limiter",
+        "_max_credits",
+        "_retry",
+        "_transport",
+        "base_url",
+        "detail_batch_size",
+        "influencers",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        qps: float | None = _DEFAULT_QPS,
+        max_retries: int = 4,
+        retry_base_delay: float = 0.5,
+        retry_max_delay: float = 30.0,
+        timeout: float = 30.0,
+        max_credits: int | None = None,
+        detail_batch_size: int = 20,
+        limiter: Limiter | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        key = _resolve_key(api_key)
+        self.base_url = base_url or os.environ.get("KEYAPI_BASE_URL") or DEFAULT_BASE_URL
+        if not self.base_url.startswith(("http://", "https://")):
+            raise InvalidParameterError(
+                "base_url", f"must be an http(s) URL, got {self.base_url!r}"
+            )
+        base_delay = _number("retry_base_delay", retry_base_delay, low=0, allow_zero=True)
+        max_delay = _number("retry_max_delay", retry_max_delay, low=0, allow_zero=True)
+        if base_delay > max_delay:
+            raise InvalidParameterError(
+                "retry_base_delay", f"must be <= retry_max_delay ({base_delay:g} > {max_delay:g})"
+            )
+        self._retry = RetryPolicy(
+            max_retries=_count("max_retries", max_retries, low=0),
+            base_delay=base_delay,
+            max_delay=max_delay,
+        )
+        if limiter is not None:
+            if qps is not None and qps != _DEFAULT_QPS:
+                raise InvalidParameterError("qps", "set the rate on the limiter you pass, not here")
+            self._limiter: Limiter | None = limiter
+        else:
+            self._limiter = None if qps is None else RateLimiter(qps)
+        self._max_credits = (
+            None if max_credits is None else _count("max_credits", max_credits, low=1)
+        )
+        self.detail_batch_size = _count("detail_batch_size", detail_batch_size, low=1, high=100)
+        timeout_s = _number("timeout", timeout, low=0, allow_zero=False)
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidParameterError("session", "must be an aiohttp.ClientSession")
+        self._transport = Transport(
+            base_url=self.base_url, api_key=key, timeout=timeout_s, session=session
+        )
+        self._budget_reserved = 0
+        self._closed = False
+        self.usage = Usage()
+        self.influencers = Influencers(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"KeyAPI(base_url={self.base_url!r}, limiter={self._limiter!r}, usage={self.usage!r})"
+        )
+
+    async def __aenter__(self) -> KeyAPI:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session (unless it was passed in). The client then refuses to send."""
+        self._closed = True
+        await self._transport.aclose()
+
+    async def _request(
+        self, endpoint: Endpoint[T], query: dict[str, str]
+    ) -> tuple[list[T], str | None]:
+        """One call with retries: (records, request_id) or the last typed error."""
+        records: list[T] = []
+        request_id: str | None = None
+
+        def what() -> str:
+            page = query.get("page_num")
+            return endpoint.path + (f" page {page}" if page else "")
+
+        def count_retry() -> None:
+            self.usage.retries += 1
+
+        async with self._retry.attempts(what, count_retry) as attempts:
+            async for attempt in attempts:
+                with attempt:
+                    records, request_id = await self._attempt(endpoint, query)
+        return records, request_id
+
+    async def _attempt(
+        self, endpoint: Endpoint[T], query: dict[str, str]
+    ) -> tuple[list[T], str | None]:
+        self._ensure_open()
+        self._reserve_credit()
+        try:
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            self._ensure_open()
+        except BaseException:
+            self._budget_reserved -= 1  # never sent: the credit is not spent
+            raise
+        self.usage.requests += 1
+        status, body, retry_after = await self._transport.get(endpoint.path, query)
+        result = endpoint.decoder.decode(status, body, retry_after=retry_after)
+        self.usage.credits += 1
+        return result
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise KeyAPIError("this KeyAPI client is closed")
+
+    def _reserve_credit(self) -> None:
+        # Reserved before waiting for the limiter, so concurrent callers cannot overshoot.
+        if self._max_credits is not None and self._budget_reserved >= self._max_credits:
+            raise CreditBudgetExceeded(self._max_credits)
+        self._budget_reserved += 1

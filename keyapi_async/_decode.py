@@ -1,0 +1,148 @@
+"""From response bytes to records or a typed error.
+
+The fast path decodes the bytes straight into `list[Model]` with one prebuilt decoder. Only when a
+page does not fit does the slow path run: it reads the envelope loosely, turns IDs sent as numbers
+back into strings, and converts again. A record that still does not fit raises
+ResponseDecodeError naming the field; no record is ever dropped.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from ._errors import APIStatusError, ResponseDecodeError, status_error_class
+
+T = TypeVar("T")
+
+
+class _Envelope(msgspec.Struct, Generic[T]):
+    code: int
+    message: str = ""
+    data: T | None = None
+    requestId: str | None = None
+
+
+_LooseEnvelope = _Envelope[Any]
+_loose_decoder = msgspec.json.Decoder(_LooseEnvelope, strict=False)
+
+
+def _string_fields(model: type[Any]) -> frozenset[str]:
+    """Wire names of the model's str fields: the ones a number may stand in for."""
+    names = set()
+    for field in msgspec.structs.fields(model):
+        if field.type is str or field.type == (str | None):
+            names.add(field.encode_name)
+    return frozenset(names)
+
+
+class ResponseDecoder(Generic[T]):
+    """Decodes one endpoint's answers into `(records, request_id)` or raises the typed error."""
+
+    __slots__ = ("_model", "_string_names", "_typed")
+
+    def __init__(self, model: type[T]) -> None:
+        self._model = model
+        self._typed = msgspec.json.Decoder(_Envelope[list[model]], strict=False)  # type: ignore[valid-type]  # model is a runtime type
+        self._string_names = _string_fields(model)
+
+    def decode(
+        self, status: int, body: bytes, *, retry_after: float | None = None
+    ) -> tuple[list[T], str | None]:
+        if status == 200:
+            try:
+                envelope = self._typed.decode(body)
+            except msgspec.ValidationError:
+                return self._slow_path(body)
+            except msgspec.DecodeError as exc:
+                raise ResponseDecodeError(
+                    f"the answer is not JSON ({exc})", retryable=True
+                ) from None
+            if envelope.code != 0:
+                raise _status_error(status, envelope, retry_after)
+            return envelope.data or [], envelope.requestId
+        loose = _loose_or_none(body)
+        if loose is None:
+            raise status_error_class(status)(
+                f"HTTP {status} with a body that is not the API's envelope",
+                status_code=status,
+                retry_after=retry_after,
+            )
+        raise _status_error(status, loose, retry_after)
+
+    def _slow_path(self, body: bytes) -> tuple[list[T], str | None]:
+        envelope = _loose_or_none(body)
+        if envelope is None:
+            raise ResponseDecodeError("the answer is not the API's JSON envelope", retryable=False)
+        if envelope.code != 0:
+            raise _status_error(200, envelope, None)
+        data = envelope.data
+        if data is None:
+            return [], envelope.requestId
+        if not isinstance(data, list):
+            raise ResponseDecodeError(
+                f"`data` is {type(data).__name__}, expected a list of records",
+                request_id=envelope.requestId,
+                retryable=False,
+            )
+        for record in data:
+            if isinstance(record, dict):
+                self._restore_strings(record)
+        try:
+            records = msgspec.convert(data, list[self._model], strict=False)  # type: ignore[name-defined]  # model is a runtime type
+        except msgspec.ValidationError as exc:
+            raise ResponseDecodeError(
+                f"a record does not fit {self._model.__name__}: {exc}",
+                request_id=envelope.requestId,
+                retryable=False,
+            ) from None
+        return records, envelope.requestId
+
+    def _restore_strings(self, record: dict[str, Any]) -> None:
+        # IDs are strings; a number sent in their place is the same ID.
+        for name in self._string_names.intersection(record):
+            value = record[name]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                record[name] = str(value)
+
+
+def _loose_or_none(body: bytes) -> _LooseEnvelope | None:
+    try:
+        return _loose_decoder.decode(body)
+    except msgspec.DecodeError:
+        return None
+
+
+def _status_error(
+    status: int, envelope: _LooseEnvelope | _Envelope[Any], retry_after: float | None
+) -> APIStatusError:
+    # An HTTP 200 whose body carries a non-zero code is that error (docs README: envelope).
+    effective = status if status != 200 else envelope.code
+    message = envelope.message or f"HTTP {status}"
+    return status_error_class(effective)(
+        message,
+        status_code=effective,
+        code=envelope.code,
+        request_id=envelope.requestId,
+        retry_after=retry_after,
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date relative to now."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,149 @@
+"""Every exception keyapi_async raises. No aiohttp or msgspec exception reaches the caller.
+
+KeyAPIError
+├── APIStatusError            the API answered with an error (HTTP status or the body's `code`)
+│   ├── BadRequestError           400  never retried
+│   ├── AuthenticationError       401  never retried
+│   ├── InsufficientCreditsError  402  never retried
+│   ├── RateLimitError            429  retried, honouring Retry-After
+│   └── ServerError               5xx  retried
+├── APIConnectionError        no complete answer (refused, reset, dropped, truncated); retried
+│   └── APITimeoutError           no answer within `timeout`; retried
+├── ResponseDecodeError       the body is not the JSON envelope, or a record does not fit its model
+├── InvalidParameterError     (also a ValueError) bad input, raised before any request is sent
+└── CreditBudgetExceeded      the next request would go over `max_credits`; nothing was sent
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "KeyAPIError",
+    "APIStatusError",
+    "BadRequestError",
+    "AuthenticationError",
+    "InsufficientCreditsError",
+    "RateLimitError",
+    "ServerError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "ResponseDecodeError",
+    "InvalidParameterError",
+    "CreditBudgetExceeded",
+]
+
+
+class KeyAPIError(Exception):
+    """Base of every error raised by keyapi_async."""
+
+    retryable: bool = False
+
+
+class APIStatusError(KeyAPIError):
+    """The API answered with an error.
+
+    `status_code` is the effective HTTP status: the response's own, or the body's `code` when the
+    API wrapped an error in an HTTP 200. `code` is the body's code, None when the body had none.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        detail = f"HTTP {status_code}"
+        if code is not None and code != status_code:
+            detail += f", code {code}"
+        if request_id:
+            detail += f", request_id {request_id}"
+        super().__init__(f"{message} ({detail})")
+
+
+class BadRequestError(APIStatusError):
+    """400: a parameter the API refused."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
+
+class InsufficientCreditsError(APIStatusError):
+    """402: the account has no credits left."""
+
+
+class RateLimitError(APIStatusError):
+    """429: over the plan's QPS. Retried; `retry_after` holds the server's hint in seconds."""
+
+    retryable = True
+
+
+class ServerError(APIStatusError):
+    """5xx: the API failed. Retried."""
+
+    retryable = True
+
+
+class APIConnectionError(KeyAPIError):
+    """No complete answer arrived: refused, reset, dropped or truncated. Retried."""
+
+    retryable = True
+
+
+class APITimeoutError(APIConnectionError):
+    """No complete answer within `timeout` seconds. Retried."""
+
+
+class ResponseDecodeError(KeyAPIError):
+    """The body was not the JSON envelope, or a record did not fit its model.
+
+    `retryable` is true when the body was not JSON at all (cut short, or a gateway's HTML page):
+    another attempt may get a whole answer. A well-formed answer that does not fit is not retried,
+    since asking again would buy the same answer.
+    """
+
+    def __init__(self, message: str, *, request_id: str | None = None, retryable: bool) -> None:
+        self.request_id = request_id
+        self.retryable = retryable
+        suffix = f" (request_id {request_id})" if request_id else ""
+        super().__init__(message + suffix)
+
+
+class InvalidParameterError(KeyAPIError, ValueError):
+    """Bad input, found before any request was sent. `parameter` names the culprit."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(f"{parameter}: {message}")
+
+
+class CreditBudgetExceeded(KeyAPIError):
+    """The next request would exceed `max_credits`. Nothing was sent for it."""
+
+    def __init__(self, max_credits: int) -> None:
+        self.max_credits = max_credits
+        super().__init__(
+            f"max_credits={max_credits} reached: the next request would exceed the budget"
+        )
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The exception class for an effective HTTP status."""
+    if status >= 500:
+        return ServerError
+    return _STATUS_ERRORS.get(status, APIStatusError)

@@ -1,0 +1,218 @@
+"""Typed records, one msgspec Struct per endpoint.
+
+Attribute names are the documented field names. Every field has a default so that a record with
+missing fields still decodes, and unknown fields are ignored. Decoding is lax (strict=False):
+"183" and 183.0 become the int 183, "0.13" the float 0.13, "false" the bool False.
+
+IDs stay strings. A record's own key (user_id, video_id, room_id) is a plain str; the other IDs
+may be None where the API sends null (the docs' examples carry `seller_id: null`). Missing, they
+read as "" (seller_id, documented nullable, as None), the same as when sent empty.
+
+Four fields carry JSON inside a string (histograms and the best-selling categories). They are kept
+raw when the page is decoded and parsed on first access, so nobody pays for what nobody reads; a
+malformed one reads as empty. Encoding a record writes the raw string back, so a JSON Lines file of
+records decodes to equal records.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import msgspec
+
+__all__ = ["Influencer", "InfluencerDetail", "Livestream", "RankedInfluencer", "Video"]
+
+_Histogram = dict[str, int]
+_CategoryList = list[dict[str, Any]]
+_histogram_decoder = msgspec.json.Decoder(_Histogram, strict=False)
+_category_decoder = msgspec.json.Decoder(_CategoryList, strict=False)
+
+
+def _embedded(raw: Any, decoder: msgspec.json.Decoder[Any], empty: Any) -> Any:
+    """Parse JSON-in-a-string; anything malformed or of the wrong shape reads as `empty`."""
+    try:
+        if isinstance(raw, str):
+            return decoder.decode(raw)
+        if raw is not None:  # the API may one day send the object itself
+            return msgspec.convert(raw, decoder.type, strict=False)
+    except msgspec.MsgspecError:
+        pass
+    return empty
+
+
+class _Record(msgspec.Struct, kw_only=True, frozen=True, dict=True):
+    """Shared options: keyword-only, immutable, with a __dict__ for the parsed-on-access fields."""
+
+
+class Influencer(_Record, frozen=True):
+    """One influencer from `influencers.list` (docs: influencer-list-analytics.md)."""
+
+    user_id: str = ""
+    unique_id: str | None = ""
+    nick_name: str = ""
+    avatar: str = ""
+    signature: str = ""
+    region: str = ""
+    language: str = ""
+    gender: str = ""
+    category: str = ""
+    contact_email: str = ""
+    seller_id: str | None = None
+    most_views_video: str | None = ""
+    first_crawl_dt: int = 0
+    off_mark: int = 0
+    sales_flag: int = 0
+    show_case_flag: int = 0
+    ec_score: float = 0.0
+    interaction_rate: float = 0.0
+    avg_30d_price: float = 0.0
+    per_video_product_views_avg_7d_cnt: int = 0
+    total_comments_cnt: int = 0
+    total_digg_cnt: int = 0
+    total_digg_1d_cnt: int = 0
+    total_digg_7d_cnt: int = 0
+    total_digg_30d_cnt: int = 0
+    total_digg_90d_cnt: int = 0
+    total_followers_cnt: int = 0
+    total_followers_1d_cnt: int = 0
+    total_followers_7d_cnt: int = 0
+    total_followers_30d_cnt: int = 0
+    total_followers_90d_cnt: int = 0
+    total_following_cnt: int = 0
+    total_likes_cnt: int = 0  # in the examples, not in the schema
+    total_live_cnt: int = 0
+    total_post_video_cnt: int = 0
+    total_product_cnt: int = 0
+    total_product_30d_cnt: int = 0
+    total_sale_cnt: int = 0
+    total_shares_cnt: int = 0
+    total_video_product_30d_cnt: int = 0
+    total_video_sale_30d_cnt: int = 0
+    total_views_cnt: int = 0
+    total_sale_gmv_amt: float = 0.0
+    total_sale_gmv_30d_amt: float = 0.0
+    total_live_sale_gmv_30d_amt: float = 0.0
+    total_video_sale_gmv_30d_amt: float = 0.0
+    influencer_video_duration_level_raw: Any = msgspec.field(
+        default=None, name="influencer_video_duration_level"
+    )
+    influencer_video_publish_hour_raw: Any = msgspec.field(
+        default=None, name="influencer_video_publish_hour"
+    )
+    influencer_video_publish_week_raw: Any = msgspec.field(
+        default=None, name="influencer_video_publish_week"
+    )
+    most_category_product_raw: Any = msgspec.field(default=None, name="most_category_product")
+
+    @cached_property
+    def influencer_video_duration_level(self) -> dict[str, int]:
+        """Videos per duration bucket, e.g. {"15s": 13, "15s-30s": 8}."""
+        return _embedded(self.influencer_video_duration_level_raw, _histogram_decoder, {})  # type: ignore[no-any-return]  # decoder is typed dict[str, int]
+
+    @cached_property
+    def influencer_video_publish_hour(self) -> dict[str, int]:
+        """Videos per hour of day, keys "00".."23"."""
+        return _embedded(self.influencer_video_publish_hour_raw, _histogram_decoder, {})  # type: ignore[no-any-return]  # decoder is typed dict[str, int]
+
+    @cached_property
+    def influencer_video_publish_week(self) -> dict[str, int]:
+        """Videos per weekday, keys "1".."7"."""
+        return _embedded(self.influencer_video_publish_week_raw, _histogram_decoder, {})  # type: ignore[no-any-return]  # decoder is typed dict[str, int]
+
+    @cached_property
+    def most_category_product(self) -> list[dict[str, Any]]:
+        """Best-selling product categories."""
+        return _embedded(self.most_category_product_raw, _category_decoder, [])  # type: ignore[no-any-return]  # decoder is typed list[dict]
+
+
+class InfluencerDetail(Influencer, frozen=True):
+    """One influencer from `influencers.detail`; the docs refer its fields to the list's."""
+
+
+class Video(_Record, frozen=True):
+    """One video from `influencers.videos` (docs: influencer-videos-analytics.md)."""
+
+    video_id: str = ""
+    user_id: str | None = ""
+    unique_id: str | None = ""
+    video_desc: str = ""
+    region: str = ""
+    ratio: str = ""
+    reflow_cover: str = ""
+    create_time: int = 0  # documented as a string of epoch seconds
+    created_by_ai: bool = False  # documented as the string "false"
+    data_size: int = 0
+    duration: int = 0
+    height: int = 0
+    width: int = 0
+    sales_flag: int = 0
+    total_comments_cnt: int = 0
+    total_digg_cnt: int = 0
+    total_digg_1d_cnt: int = 0
+    total_digg_7d_cnt: int = 0
+    total_digg_30d_cnt: int = 0
+    total_favorites_cnt: int = 0
+    total_shares_cnt: int = 0
+    total_video_sale_cnt: int = 0
+    total_views_cnt: int = 0
+    total_views_1d_cnt: int = 0
+    total_views_7d_cnt: int = 0
+    total_views_30d_cnt: int = 0
+    total_video_sale_gmv_amt: float = 0.0
+
+
+class RankedInfluencer(_Record, frozen=True):
+    """One row of `influencers.ranking` (docs: influencer-ranking-analytics.md).
+
+    The plain counts cover the ranking period; the *_history_* ones are all-time totals.
+    """
+
+    user_id: str = ""
+    unique_id: str | None = ""
+    nick_name: str = ""
+    avatar: str = ""
+    region: str = ""
+    category: str = ""
+    ec_score: float = 0.0
+    sales_flag: int = 0
+    product_category_list: str = ""
+    most_category_id: str | None = ""
+    most_category_l2_id: str | None = ""
+    most_category_l3_id: str | None = ""
+    total_digg_cnt: int = 0
+    total_digg_history_cnt: int = 0
+    total_followers_cnt: int = 0
+    total_followers_history_cnt: int = 0
+    total_live_cnt: int = 0
+    total_live_history_cnt: int = 0
+    total_post_video_cnt: int = 0
+    total_post_video_history_cnt: int = 0
+    total_product_cnt: int = 0
+    total_product_history_cnt: int = 0
+    total_sale_cnt: int = 0
+    total_sale_history_cnt: int = 0
+    total_sale_gmv_amt: float = 0.0
+    total_sale_gmv_history_amt: float = 0.0
+
+
+class Livestream(_Record, frozen=True):
+    """A past live session (docs: influencer-livestreams-analytics.md)."""
+
+    room_id: str = ""
+    user_id: str | None = ""
+    nick_name: str = ""
+    title: str = ""
+    region: str = ""
+    cover_url: str = ""
+    create_time: int = 0
+    finish_time: int = 0
+    duration: int = 0
+    total_comments_cnt: int = 0
+    total_digg_cnt: int = 0
+    total_followers_cnt: int = 0
+    total_joins_cnt: int = 0
+    total_product_cnt: int = 0
+    total_sale_cnt: int = 0
+    total_views_cnt: int = 0
+    total_sale_gmv_amt: float = 0.0

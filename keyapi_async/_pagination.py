@@ -1,0 +1,174 @@
+"""Paging: awaitable for one page, async-iterable for items, `pages()` for Page objects.
+
+No total count is returned (docs README): a list ends at an empty page or one shorter than
+page_size. Up to `concurrency` pages are in flight, yielded in page order; at most
+concurrency - 1 of them can lie past the end, and none past what `limit` or `max_pages` needs.
+Leaving early (break, error, cancellation) cancels what is still in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+FetchPage = Callable[[int], Awaitable[tuple[list[T], str | None]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of records, as the API returned it (cut short only by `limit`)."""
+
+    items: list[T]
+    page_num: int
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    page_size: int
+    start_page: int
+    last_page: int  # the last page any option allows: ceiling, max_pages, limit
+    limit: int | None
+    concurrency: int
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    # A prefetched page may fail after we stopped caring; reading the error here keeps asyncio
+    # from logging "exception was never retrieved".
+    if not task.cancelled():
+        task.exception()
+
+
+class _PageStream(AsyncIterator[Page[T]]):
+    __slots__ = ("_done", "_fetch", "_next_page", "_plan", "_remaining", "_window")
+
+    def __init__(self, fetch: FetchPage[T], plan: _Plan) -> None:
+        self._fetch = fetch
+        self._plan = plan
+        self._next_page = plan.start_page
+        self._remaining = plan.limit
+        self._window: deque[tuple[int, asyncio.Task[tuple[list[T], str | None]]]] = deque()
+        self._done = False
+
+    def _fill(self) -> None:
+        while (
+            len(self._window) < self._plan.concurrency and self._next_page <= self._plan.last_page
+        ):
+            task = asyncio.ensure_future(self._fetch(self._next_page))
+            task.set_name(f"keyapi_async page {self._next_page}")
+            task.add_done_callback(_retrieve)
+            self._window.append((self._next_page, task))
+            self._next_page += 1
+
+    async def __anext__(self) -> Page[T]:
+        if self._done:
+            raise StopAsyncIteration
+        self._fill()
+        if not self._window:
+            self._done = True
+            raise StopAsyncIteration
+        page_num, task = self._window[0]
+        try:
+            items, request_id = await task
+        except BaseException:
+            await self.aclose()
+            raise
+        self._window.popleft()
+        at_end = len(items) < self._plan.page_size or page_num >= self._plan.last_page
+        if self._remaining is not None:
+            items = items[: self._remaining]
+            self._remaining -= len(items)
+            at_end = at_end or self._remaining == 0
+        if at_end:
+            await self.aclose()
+        else:
+            self._fill()  # keep `concurrency` pages in flight while the caller works
+        if not items:
+            raise StopAsyncIteration
+        return Page(items, page_num, request_id)
+
+    async def aclose(self) -> None:
+        """Stop: cancel the pages still in flight and wait until they are gone."""
+        self._done = True
+        tasks = [task for _, task in self._window]
+        self._window.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def __del__(self) -> None:
+        # Dropped without aclose() (a `break` out of `async for`): cancel, nothing to await.
+        for _, task in self._window:
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                task.cancel()
+
+
+class _ItemStream(AsyncIterator[T]):
+    __slots__ = ("_items", "_pages")
+
+    def __init__(self, pages: _PageStream[T]) -> None:
+        self._pages = pages
+        self._items: deque[T] = deque()
+
+    async def __anext__(self) -> T:
+        while not self._items:
+            page = await self._pages.__anext__()
+            self._items.extend(page.items)
+        return self._items.popleft()
+
+    async def aclose(self) -> None:
+        await self._pages.aclose()
+
+
+class Paginator(Generic[T]):
+    """A paged listing. Nothing is sent until it is awaited or iterated.
+
+    - `await pager`: the page at start_page, as a Page.
+    - `async for item in pager`: every item across pages, in server order.
+    - `async for page in pager.pages()`: Page objects; an empty page is never yielded.
+    - `await pager.collect()`: all items as a list.
+    """
+
+    __slots__ = ("_fetch", "_plan")
+
+    def __init__(self, fetch: FetchPage[T], plan: _Plan) -> None:
+        self._fetch = fetch
+        self._plan = plan
+
+    def __await__(self) -> Generator[Any, None, Page[T]]:
+        return self._first_page().__await__()
+
+    async def _first_page(self) -> Page[T]:
+        items, request_id = await self._fetch(self._plan.start_page)
+        if self._plan.limit is not None:
+            items = items[: self._plan.limit]
+        return Page(items, self._plan.start_page, request_id)
+
+    def pages(self) -> _PageStream[T]:
+        """Iterate Page objects; `aclose()` it (or use contextlib.aclosing) to stop early."""
+        return _PageStream(self._fetch, self._plan)
+
+    def __aiter__(self) -> _ItemStream[T]:
+        return _ItemStream(self.pages())
+
+    async def collect(self) -> list[T]:
+        """All items, as one list."""
+        items: list[T] = []
+        stream = self.pages()
+        async with contextlib.aclosing(stream):
+            async for page in stream:
+                items.extend(page.items)
+        return items
+
+    def __repr__(self) -> str:
+        p = self._plan
+        return (
+            f"Paginator(page_size={p.page_size}, start_page={p.start_page}, "
+            f"last_page={p.last_page}, limit={p.limit}, concurrency={p.concurrency})"
+        )

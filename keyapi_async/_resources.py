@@ -1,0 +1,215 @@
+"""`client.influencers`: thin typed methods over the endpoint declarations.
+
+Each method only states its signature (the documented query parameters, keyword-only) and hands
+its arguments to the generic machinery. Arguments are validated when the method is called, so a
+mistake raises at the line that made it, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import datetime as dt
+import math
+from collections.abc import Awaitable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import _endpoints as e
+from . import _params as p
+from ._errors import InvalidParameterError
+from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
+from ._pagination import Paginator, _Plan
+
+if TYPE_CHECKING:
+    from ._client import KeyAPI
+
+T = TypeVar("T")
+
+PAGING_OPTIONS = ("page_size", "start_page", "max_pages", "limit", "concurrency")
+MAX_PAGE_SIZE = 10  # "The maximum number of pages is 10" means page_size <= 10 (docs README)
+
+
+def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> _Plan:
+    ceiling = endpoint.max_page or 1
+    page_size = int(p.integer(1, MAX_PAGE_SIZE)("page_size", options["page_size"]))
+    start_page = int(p.integer(1, ceiling)("start_page", options["start_page"]))
+    concurrency = int(p.integer(1, 64)("concurrency", options["concurrency"]))
+    last_page = ceiling
+    if options["max_pages"] is not None:
+        max_pages = int(p.integer(1)("max_pages", options["max_pages"]))
+        last_page = min(last_page, start_page + max_pages - 1)
+    limit = None
+    if options["limit"] is not None:
+        limit = int(p.integer(1)("limit", options["limit"]))
+        last_page = min(last_page, start_page + math.ceil(limit / page_size) - 1)
+    return _Plan(page_size, start_page, last_page, limit, concurrency)
+
+
+class Influencers:
+    """The TikTok influencer analytics endpoints."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: KeyAPI) -> None:
+        self._client = client
+
+    def _paginate(self, endpoint: e.Endpoint[T], arguments: dict[str, Any]) -> Paginator[T]:
+        arguments.pop("self")
+        options = {name: arguments.pop(name) for name in PAGING_OPTIONS}
+        query = endpoint.query(arguments)
+        plan = _plan(endpoint, options)
+        return Paginator(partial(self._fetch_page, endpoint, query, plan.page_size), plan)
+
+    def _fetch_page(
+        self, endpoint: e.Endpoint[T], query: dict[str, str], page_size: int, page_num: int
+    ) -> Awaitable[tuple[list[T], str | None]]:
+        paged = {**query, "page_num": str(page_num), "page_size": str(page_size)}
+        return self._client._request(endpoint, paged)
+
+    # The signatures below carry exactly the documented query parameters; `locals()` hands them
+    # to the endpoint declaration, which validates and builds the query.
+
+    def list(
+        self,
+        *,
+        region: str,
+        product_category_id: str | None = None,
+        influencer_category_name: str | None = None,
+        influencer_sort_field_v2: p.InfluencerSortField | int | None = None,
+        sort_type: p.SortType | int | None = None,
+        min_total_followers_cnt: int | None = None,
+        max_total_followers_cnt: int | None = None,
+        min_total_digg_cnt: int | None = None,
+        max_total_digg_cnt: int | None = None,
+        min_interaction_rate: float | None = None,
+        max_interaction_rate: float | None = None,
+        min_total_views_cnt: int | None = None,
+        max_total_views_cnt: int | None = None,
+        min_total_views_7d_cnt: int | None = None,
+        max_total_views_7d_cnt: int | None = None,
+        min_per_video_product_views_avg_cnt: int | None = None,
+        max_per_video_product_views_avg_cnt: int | None = None,
+        min_per_video_product_views_avg_7d_cnt: int | None = None,
+        max_per_video_product_views_avg_7d_cnt: int | None = None,
+        gender: str | None = None,
+        influencer_language: str | None = None,
+        show_case_flag: bool | int | None = None,
+        sales_flag: p.SalesFlag | int | None = None,
+        page_size: int = 10,
+        start_page: int = 1,
+        max_pages: int | None = None,
+        limit: int | None = None,
+        concurrency: int = 1,
+    ) -> Paginator[Influencer]:
+        """Search and filter influencers (pages 1..10,000)."""
+        return self._paginate(e.INFLUENCER_LIST, locals())
+
+    def videos(
+        self,
+        *,
+        user_id: str | int | None = None,
+        unique_id: str | None = None,
+        influencer_video_sort_field: p.VideoSortField | int | None = None,
+        sort_type: p.SortType | int | None = None,
+        page_size: int = 10,
+        start_page: int = 1,
+        max_pages: int | None = None,
+        limit: int | None = None,
+        concurrency: int = 1,
+    ) -> Paginator[Video]:
+        """One influencer's videos, by user_id or unique_id (exactly one)."""
+        return self._paginate(e.INFLUENCER_VIDEOS, locals())
+
+    def ranking(
+        self,
+        *,
+        date: str | dt.date,
+        region: str,
+        rank_type: p.RankType | int,
+        influencer_rank_field: p.RankField | int,
+        influencer_category_name: str | None = None,
+        product_category_id: str | None = None,
+        page_size: int = 10,
+        start_page: int = 1,
+        max_pages: int | None = None,
+        limit: int | None = None,
+        concurrency: int = 1,
+    ) -> Paginator[RankedInfluencer]:
+        """A daily, weekly (date: a Monday) or monthly (date: the 1st) ranking."""
+        return self._paginate(e.INFLUENCER_RANKING, locals())
+
+    def livestreams(
+        self,
+        *,
+        user_id: str | int,
+        page_size: int = 10,
+        start_page: int = 1,
+        max_pages: int | None = None,
+        limit: int | None = None,
+        concurrency: int = 1,
+    ) -> Paginator[Livestream]:
+        """One influencer's past livestreams."""
+        return self._paginate(e.INFLUENCER_LIVESTREAMS, locals())
+
+    async def detail(
+        self,
+        *,
+        user_ids: Sequence[str | int] | str | None = None,
+        unique_ids: Sequence[str] | str | None = None,
+    ) -> builtins.list[InfluencerDetail]:
+        """Details for many influencers, in the order the IDs were given.
+
+        IDs are batched `detail_batch_size` to a request and the batches run concurrently.
+        A duplicate is sent once; an unknown ID is simply absent from the result.
+        """
+        wanted: builtins.list[tuple[str, str]] = []  # (parameter, id) in the caller's order
+        if user_ids is not None:
+            wanted += [("user_ids", i) for i in p.id_list("user_ids", user_ids, p.numeric_id)]
+        if unique_ids is not None:
+            wanted += [("unique_ids", h) for h in p.id_list("unique_ids", unique_ids, p.handle)]
+        if not wanted:
+            raise InvalidParameterError(
+                "user_ids", "pass at least one ID in user_ids or unique_ids"
+            )
+        size = self._client.detail_batch_size
+        batches = []
+        for parameter in ("user_ids", "unique_ids"):
+            ids = [i for name, i in wanted if name == parameter]
+            batches += [{parameter: ",".join(ids[k : k + size])} for k in range(0, len(ids), size)]
+        pages = await _all_or_nothing(
+            [self._client._request(e.INFLUENCER_DETAIL, query) for query in batches]
+        )
+        return _in_request_order(wanted, [record for records, _ in pages for record in records])
+
+
+def _in_request_order(
+    wanted: list[tuple[str, str]], records: list[InfluencerDetail]
+) -> list[InfluencerDetail]:
+    """Order records as their IDs were asked for; a record matching no ID goes last, not away."""
+    by_id = {("user_ids", r.user_id): r for r in records}
+    by_id.update({("unique_ids", (r.unique_id or "").lower()): r for r in records})
+    ordered: dict[str, InfluencerDetail] = {}  # keyed by user_id: asked for twice, listed once
+    for parameter, wanted_id in wanted:
+        key = wanted_id.lower() if parameter == "unique_ids" else wanted_id
+        record = by_id.get((parameter, key))
+        if record is not None:
+            ordered.setdefault(record.user_id or f"#{id(record)}", record)
+    for record in records:
+        ordered.setdefault(record.user_id or f"#{id(record)}", record)
+    return list(ordered.values())
+
+
+async def _all_or_nothing(calls: list[Awaitable[T]]) -> list[T]:
+    """Run concurrently; on the first error cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled():
+                task.exception()  # retrieved: only the first error is raised
+        raise

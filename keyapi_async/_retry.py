@@ -1,0 +1,87 @@
+"""When and how long to wait before trying a request again.
+
+What is retried is decided by the error itself (`KeyAPIError.retryable`): 429, 5xx, connection
+errors, timeouts and bodies that are not JSON. Waits grow exponentially from `base_delay` with
+full jitter, capped at `max_delay`; a server's Retry-After replaces the computed wait (capped too).
+Every retry is logged at DEBUG on the "keyapi_async" logger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import backoff
+
+from ._errors import KeyAPIError
+
+logger = logging.getLogger("keyapi_async")
+
+_testing = False
+
+
+def set_testing(enabled: bool) -> None:
+    """Testing mode: retries happen at once, without sleeping. For your own test suites."""
+    global _testing
+    _testing = enabled
+
+
+def _is_final(exc: BaseException) -> bool:
+    return not getattr(exc, "retryable", False)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int
+    base_delay: float
+    max_delay: float
+
+    def _waits(self) -> Generator[float, BaseException | None, None]:
+        exc = yield 0.0  # backoff primes the generator with send(None)
+        attempt = 0
+        while True:
+            hint = getattr(exc, "retry_after", None)
+            if _testing:
+                wait = 0.0
+            elif hint is not None:
+                wait = min(hint, self.max_delay)
+            else:
+                wait = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+            attempt += 1
+            exc = yield wait
+
+    @contextlib.asynccontextmanager
+    async def attempts(
+        self, what: Callable[[], str], on_retry: Callable[[], None]
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        """Yields backoff's attempt iterator; closed on exit so no generator outlives the call."""
+
+        def log(details: Any) -> None:
+            on_retry()
+            if logger.isEnabledFor(logging.DEBUG):
+                exc = details["exception"]
+                logger.debug(
+                    "retry %d/%d of %s in %.2fs after %s: %s",
+                    details["tries"],
+                    self.max_retries,
+                    what(),
+                    details["wait"],
+                    type(exc).__name__,
+                    exc,
+                )
+
+        gen = backoff.aretry_context(
+            KeyAPIError,
+            self._waits,
+            max_tries=self.max_retries + 1,
+            jitter=None,  # _waits jitters the exponential part only, never Retry-After
+            giveup=_is_final,
+            on_backoff=log,
+            logger=None,
+        )
+        async with contextlib.aclosing(gen) as attempts:
+            yield attempts

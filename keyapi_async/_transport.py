@@ -1,0 +1,107 @@
+"""One HTTP attempt over aiohttp: send, read the whole body, map aiohttp's exceptions to ours.
+
+Exactly one request goes out per call. aiohttp silently resends an idempotent request once when a
+kept-alive connection drops (aio-libs/aiohttp#10790, no switch to turn it off); that resend would
+slip past the limiter, the credit budget and the request count. A per-request middleware lets the
+first send through and refuses a second one, so the drop surfaces here and the SDK's own retry,
+which is paced and counted, decides what happens next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+
+from ._decode import retry_after_seconds
+from ._errors import APIConnectionError, APITimeoutError
+
+USER_AGENT = "keyapi-async/0.1.0"
+
+
+class _ResendRefused(Exception):
+    def __init__(self, first: BaseException | None) -> None:
+        self.first = first
+
+
+class _SingleSend:
+    """aiohttp client middleware that allows one send per request."""
+
+    __slots__ = ("first_error", "sent")
+
+    def __init__(self) -> None:
+        self.sent = False
+        self.first_error: BaseException | None = None
+
+    async def __call__(
+        self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        if self.sent:
+            raise _ResendRefused(self.first_error)
+        self.sent = True
+        try:
+            return await handler(request)
+        except Exception as exc:
+            self.first_error = exc
+            raise
+
+
+class Transport:
+    """Owns (or borrows) the aiohttp session and the Authorization header."""
+
+    __slots__ = ("_base_url", "_headers", "_owns_session", "_secret", "_session", "_timeout")
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeout: float,
+        session: aiohttp.ClientSession | None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._secret = api_key
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = session
+        self._owns_session = session is None
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self._base_url!r})"
+
+    async def get(self, path: str, query: Mapping[str, str]) -> tuple[int, bytes, float | None]:
+        """Send one GET and read the whole answer: (status, body, Retry-After seconds)."""
+        if self._session is None:
+            # Created on first use, inside the running loop, so KeyAPI() can be built anywhere.
+            self._session = aiohttp.ClientSession()
+        guard = _SingleSend()
+        try:
+            async with self._session.get(
+                self._base_url + path,
+                params=query,
+                headers=self._headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+                middlewares=(guard,),
+            ) as response:
+                body = await response.read()
+                return response.status, body, retry_after_seconds(response.headers)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise APITimeoutError(f"no complete answer within {self._timeout.total}s") from None
+        except _ResendRefused as exc:
+            raise self._connection_error(exc.first) from None
+        except aiohttp.ClientError as exc:
+            raise self._connection_error(exc) from None
+
+    def _connection_error(self, exc: BaseException | None) -> APIConnectionError:
+        detail = f"{type(exc).__name__}: {exc}" if exc is not None else "connection lost"
+        return APIConnectionError(detail.replace(self._secret, "<redacted>"))
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()

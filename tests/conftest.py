@@ -1,0 +1,44 @@
+"""Shared fixtures: a FakeKeyAPI in the test's own loop, and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from keyapi_async import KeyAPI
+from keyapi_async.testing import FakeKeyAPI
+
+MakeClient = Callable[..., KeyAPI]
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeKeyAPI]:
+    async with FakeKeyAPI(influencers=120) as server:
+        yield server
+
+
+@pytest.fixture
+async def make_client(fake: FakeKeyAPI) -> AsyncIterator[MakeClient]:
+    """Clients for `fake`, closed at teardown. No pacing and near-zero retry waits by default."""
+    clients: list[KeyAPI] = []
+
+    def make(**options: Any) -> KeyAPI:
+        options.setdefault("api_key", fake.api_key)
+        options.setdefault("base_url", fake.url)
+        options.setdefault("qps", None)
+        options.setdefault("retry_base_delay", 0.0)
+        options.setdefault("retry_max_delay", 0.01)
+        client = KeyAPI(**options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> KeyAPI:
+    return make_client()

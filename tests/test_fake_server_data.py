@@ -1,0 +1,169 @@
+"""Tests of the fake KeyAPI's dataset and of its drift rules."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from keyapi_async.testing import FakeKeyAPI
+from keyapi_async.testing import _schema as schema
+from keyapi_async.testing._dataset import Dataset
+from keyapi_async.testing._render import Renderer, canonical
+
+LIST = "/v1/tiktok/influencer/list/analytics"
+VIDEOS = "/v1/tiktok/influencer/videos/analytics"
+Json = dict[str, Any]
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+async def call(
+    s: aiohttp.ClientSession, api: FakeKeyAPI, path: str, key: str | None = "", **params: object
+) -> tuple[int, Json]:
+    headers = {"Authorization": f"Bearer {api.api_key if key == '' else key}"}
+    if key is None:
+        headers = {}
+    query = {k: str(v) for k, v in params.items()}
+    async with s.get(api.url + path, params=query, headers=headers) as resp:
+        return resp.status, await resp.json()
+
+
+async def ok(s: aiohttp.ClientSession, api: FakeKeyAPI, path: str, **params: object) -> list[Json]:
+    status, body = await call(s, api, path, **params)
+    assert (status, body["code"], body["message"]) == (200, 0, "success"), body
+    data: list[Json] = body["data"]
+    return data
+
+
+async def all_pages(
+    s: aiohttp.ClientSession, api: FakeKeyAPI, path: str, **params: object
+) -> list[Json]:
+    out: list[Json] = []
+    for page in range(1, 1000):
+        data = await ok(s, api, path, page_num=page, page_size=10, **params)
+        out += data
+        if len(data) < 10:
+            return out
+    raise AssertionError("no end")
+
+
+# --- dataset and drift ----------------------------------------------------------------------
+
+
+def test_dataset_is_deterministic_and_fast() -> None:
+    assert (
+        Dataset(seed=1, influencers=50).influencers == Dataset(seed=1, influencers=50).influencers
+    )
+    assert (
+        Dataset(seed=1, influencers=50).influencers != Dataset(seed=2, influencers=50).influencers
+    )
+    started = time.perf_counter()
+    big = Dataset(influencers=5000)
+    assert time.perf_counter() - started < 1.0
+    regions = [r["region"] for r in big.influencers]
+    assert regions.count("US") / len(regions) >= 0.6
+    assert len(set(regions)) == 5
+    assert all(17 <= len(r["user_id"]) - 1 <= 18 for r in big.influencers)
+    uids = [int(r["user_id"]) for r in big.influencers]
+    assert uids == sorted(uids)
+    assert len(set(uids)) == 5000
+
+
+def test_canonical_records_have_every_field_with_its_type() -> None:
+    ds = Dataset(influencers=80)
+    types = {
+        "int": int,
+        "float": float,
+        "str": str,
+        "bool": bool,
+        "json_dict": dict,
+        "json_list": list,
+    }
+    uid = ds.influencers[0]["user_id"]
+    samples = [
+        (schema.INFLUENCER, ds.influencers),
+        (schema.VIDEO, [v for r in ds.influencers for v in ds.videos(r["user_id"])]),
+        (schema.LIVESTREAM, [v for r in ds.influencers for v in ds.livestreams(r["user_id"])]),
+        (schema.RANKING, ds.ranking("2025-02-01", "US", 3, 1)),
+    ]
+    for kinds, records in samples:
+        assert records, kinds
+        for rec in records:
+            assert set(rec) == set(kinds)
+            for name, kind in kinds.items():
+                value = rec[name]
+                want = (str, type(None)) if kind == "opt_str" else types[kind]
+                assert isinstance(value, want), name
+                assert kind != "int" or type(value) is int, name
+    assert set(schema.DETAIL_FIELDS) <= set(ds.influencers[0])
+    assert uid
+
+
+async def test_drifted_records_decode_to_canonical(session: aiohttp.ClientSession) -> None:
+    async with FakeKeyAPI(influencers=300) as api:
+        ds = api.dataset
+        wire = await all_pages(session, api, LIST, region="US")
+        canon = [ds.by_user_id(w["user_id"]) for w in wire]
+        assert [canonical(schema.INFLUENCER, w) for w in wire] == canon
+        clean = Renderer(0, drift=False)
+        drifted = [
+            w
+            for w, c in zip(wire, canon, strict=True)
+            if c and w != clean.wire(c, schema.INFLUENCER, "")
+        ]
+        assert 0.15 < len(drifted) / len(wire) < 0.45
+
+        def some(pred: Callable[[Json], bool]) -> bool:
+            return any(pred(w) for w in drifted)
+
+        assert some(lambda w: isinstance(w.get("total_followers_cnt"), str))
+        assert some(lambda w: isinstance(w.get("total_digg_cnt"), float))
+        assert some(lambda w: isinstance(w.get("interaction_rate"), str))
+        assert some(lambda w: bool(set(w) - set(schema.INFLUENCER)))  # unknown extras
+        assert some(lambda w: bool(set(schema.INFLUENCER) - set(w)))  # defaults left out
+        assert some(lambda w: w.get("influencer_video_publish_week") in ('{"15s":', '{"2m":0,', ""))
+        assert any(w["seller_id"] is None for w in wire)
+        uid = next(r["user_id"] for r in ds.influencers if ds.hidden(r["user_id"]).n_videos > 30)
+        videos = await all_pages(session, api, VIDEOS, user_id=uid)
+        assert all(
+            isinstance(v["create_time"], str) and isinstance(v["height"], str) for v in videos
+        )
+        assert {v.get("created_by_ai", "false") for v in videos} <= {"true", "false"}
+        assert [canonical(schema.VIDEO, v) for v in videos] == ds.videos(uid)
+
+
+async def test_clean_rendering_equals_canonical(session: aiohttp.ClientSession) -> None:
+    async with FakeKeyAPI(drift=False) as api:
+        wire = await all_pages(session, api, LIST, region="US")
+        ds = api.dataset
+        for w in wire:
+            rec = ds.by_user_id(w["user_id"])
+            assert rec is not None
+            assert set(w) == set(schema.INFLUENCER)
+            parsed = {
+                k: json.loads(v) if schema.INFLUENCER[k].startswith("json") else v
+                for k, v in w.items()
+            }
+            assert parsed == rec
+            assert all(type(parsed[k]) is type(rec[k]) for k in rec)
+        uid = next(r["user_id"] for r in ds.influencers if ds.hidden(r["user_id"]).n_videos)
+        videos = await all_pages(session, api, VIDEOS, user_id=uid)
+        assert videos == ds.videos(uid)
+
+
+def test_canonical_rejects_what_no_drift_rule_explains() -> None:
+    kinds = {"n": "int", "h": "json_dict", "b": "bool", "s": "opt_str"}
+    got = canonical(kinds, {"n": "7", "h": '{"15s":', "b": "true", "x_new": 1})
+    assert got == {"n": 7, "h": {}, "b": True, "s": None}
+    for bad in ({"n": 1.5}, {"n": None}, {"b": 1}, {"s": 3}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            canonical(kinds, bad)

@@ -1,0 +1,82 @@
+"""Client lifecycle, configuration from the environment, and where the key may (not) appear."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+import aiohttp
+import pytest
+
+from keyapi_async import AuthenticationError, KeyAPI, KeyAPIError
+from keyapi_async.testing import FakeKeyAPI, Fault
+
+from .conftest import MakeClient
+
+SECRET = "sk_live_do_not_leak_0123456789"
+
+
+def test_no_key_anywhere_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KEYAPI_API_KEY", raising=False)
+    monkeypatch.delenv("KEYAPI_TOKEN", raising=False)
+    with pytest.raises(KeyAPIError, match="KEYAPI_API_KEY"):
+        KeyAPI()
+
+
+async def test_key_and_base_url_from_the_environment(
+    fake: FakeKeyAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KEYAPI_API_KEY", raising=False)
+    monkeypatch.setenv("KEYAPI_TOKEN", fake.api_key)
+    monkeypatch.setenv("KEYAPI_BASE_URL", fake.url)
+    async with KeyAPI(qps=None) as client:
+        assert client.base_url == fake.url
+        page = await client.influencers.list(region="US")
+    assert len(page.items) == 10
+    # KEYAPI_API_KEY wins over KEYAPI_TOKEN, and the argument over both.
+    monkeypatch.setenv("KEYAPI_API_KEY", "sk_from_api_key_var")
+    async with KeyAPI(qps=None) as client:
+        with pytest.raises(AuthenticationError):
+            await client.influencers.list(region="US")
+    async with KeyAPI(fake.api_key, qps=None) as client:
+        await client.influencers.list(region="US")
+
+
+def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KEYAPI_BASE_URL", raising=False)
+    assert KeyAPI("k").base_url == "https://api.keyapi.ai"
+
+
+async def test_closed_client_refuses_to_send(fake: FakeKeyAPI, make_client: MakeClient) -> None:
+    client = make_client()
+    await client.aclose()
+    with pytest.raises(KeyAPIError, match="closed"):
+        await client.influencers.list(region="US")
+    assert fake.requests == []
+
+
+async def test_callers_session_is_not_closed(fake: FakeKeyAPI) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with KeyAPI(fake.api_key, base_url=fake.url, session=session) as client:
+            await client.influencers.list(region="US")
+        assert not session.closed
+        async with session.get(fake.url + "/nowhere") as response:  # still usable
+            assert response.status == 404
+
+
+async def test_key_appears_in_no_repr_log_or_error(caplog: pytest.LogCaptureFixture) -> None:
+    async with FakeKeyAPI(api_key=SECRET) as fake:
+        fake.script(Fault.SERVER_ERROR, Fault.DROP, Fault.UNAUTHORIZED)
+        with caplog.at_level(logging.DEBUG):
+            async with KeyAPI(SECRET, base_url=fake.url, qps=None, retry_base_delay=0) as client:
+                with pytest.raises(AuthenticationError) as caught:
+                    await client.influencers.list(region="US")
+                texts = [repr(client), str(client.usage), repr(client.influencers)]
+        texts += [repr(fake), *(repr(r) for r in fake.requests)]
+    texts += [str(caught.value), repr(caught.value)]
+    texts += traceback.format_exception(caught.value)
+    texts += [r.getMessage() for r in caplog.records]
+    assert len(caplog.records) >= 2  # the retries were logged
+    assert not [t for t in texts if SECRET in t]
+    # ... while it did travel in the Authorization header.
+    assert all(r.authorized for r in fake.requests)

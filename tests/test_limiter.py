@@ -1,0 +1,72 @@
+"""Client-side pacing, proved by counting arrivals on the server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiolimiter import AsyncLimiter
+
+from keyapi_async import KeyAPI, RateLimiter
+from keyapi_async.testing import FakeKeyAPI
+
+from .conftest import MakeClient
+
+
+async def burst(client: KeyAPI, n: int) -> None:
+    """n single-page requests, all started at once from separate tasks."""
+    pagers = [client.influencers.list(region="US", start_page=1 + i % 8) for i in range(n)]
+    await asyncio.gather(*(p for p in pagers))
+
+
+async def test_qps_bounds_every_sliding_second(fake: FakeKeyAPI, make_client: MakeClient) -> None:
+    client = make_client(qps=20)
+    await burst(client, 45)
+    assert len(fake.requests) == 45
+    assert fake.max_in_window(1.0) <= 20
+
+
+async def test_aiolimiter_default_lets_about_twice_through(fake: FakeKeyAPI) -> None:
+    """Why RateLimiter exists: AsyncLimiter(qps, 1) bursts a full bucket, then refills."""
+
+    class Naive:
+        def __init__(self) -> None:
+            self.bucket = AsyncLimiter(10, 1)
+
+        async def acquire(self) -> None:
+            await self.bucket.acquire()
+
+    async with KeyAPI(fake.api_key, base_url=fake.url, limiter=Naive()) as client:
+        await burst(client, 25)
+    assert fake.max_in_window(1.0) > 10
+
+
+async def test_one_limiter_shared_by_two_clients(fake: FakeKeyAPI, make_client: MakeClient) -> None:
+    shared = RateLimiter(10)
+    a = make_client(limiter=shared)
+    b = make_client(limiter=shared)
+    await asyncio.gather(burst(a, 12), burst(b, 12))
+    assert len(fake.requests) == 24
+    assert fake.max_in_window(1.0) <= 10
+
+
+async def test_concurrent_pagers_share_the_client_limiter(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    client = make_client(qps=15)
+    pulls = [client.influencers.list(region="US", concurrency=4).collect() for _ in range(3)]
+    results = await asyncio.gather(*pulls)
+    assert all(r == results[0] for r in results)
+    assert fake.max_in_window(1.0) <= 15
+
+
+async def test_qps_none_switches_pacing_off(fake: FakeKeyAPI, make_client: MakeClient) -> None:
+    client = make_client(qps=None)
+    await burst(client, 30)
+    assert fake.max_in_window(1.0) == 30
+
+
+@pytest.mark.parametrize("qps", [0, -1, float("inf"), float("nan"), True, "10"])
+def test_rate_limiter_refuses_bad_rates(qps: object) -> None:
+    with pytest.raises(ValueError, match="qps"):
+        RateLimiter(qps)  # type: ignore[arg-type]

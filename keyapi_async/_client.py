@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import urllib.parse
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -56,6 +57,13 @@ def _resolve_key(api_key: str | None) -> str:
     if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
         raise InvalidParameterError("api_key", "must be a string without spaces or newlines")
     return key
+
+
+def _check_base_url(url: Any) -> str:
+    parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parsed is None or parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+        raise InvalidParameterError("base_url", f"must be an http(s) URL, got {url!r}")
+    return str(url)
 
 
 def _number(name: str, value: Any, *, low: float, allow_zero: bool) -> float:
@@ -109,11 +117,9 @@ class KeyAPI:
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         key = _resolve_key(api_key)
-        self.base_url = base_url or os.environ.get("KEYAPI_BASE_URL") or DEFAULT_BASE_URL
-        if not self.base_url.startswith(("http://", "https://")):
-            raise InvalidParameterError(
-                "base_url", f"must be an http(s) URL, got {self.base_url!r}"
-            )
+        if base_url is None:
+            base_url = os.environ.get("KEYAPI_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = _check_base_url(base_url)
         base_delay = _number("retry_base_delay", retry_base_delay, low=0, allow_zero=True)
         max_delay = _number("retry_max_delay", retry_max_delay, low=0, allow_zero=True)
         if base_delay > max_delay:

@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 class _Envelope(msgspec.Struct, Generic[T]):
     code: int
-    message: str = ""
+    message: str | None = ""
     data: T | None = None
     requestId: str | None = None
 

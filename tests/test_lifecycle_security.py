@@ -80,3 +80,24 @@ async def test_key_appears_in_no_repr_log_or_error(caplog: pytest.LogCaptureFixt
     assert not [t for t in texts if SECRET in t]
     # ... while it did travel in the Authorization header.
     assert all(r.authorized for r in fake.requests)
+
+
+def test_base_url_scheme_is_case_insensitive_and_empty_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert KeyAPI("k", base_url="HTTPS://api.keyapi.ai").base_url == "HTTPS://api.keyapi.ai"
+    monkeypatch.setenv("KEYAPI_BASE_URL", "https://elsewhere.example")
+    with pytest.raises(ValueError, match="base_url"):
+        KeyAPI("k", base_url="")  # an explicit empty URL is a mistake, not "use the default"
+
+
+def test_an_envelope_with_a_null_message_still_decodes() -> None:
+    from keyapi_async import InsufficientCreditsError
+    from keyapi_async._endpoints import INFLUENCER_LIST
+
+    ok = b'{"code":0,"message":null,"data":[{"user_id":"1"}],"requestId":"r"}'
+    records, request_id = INFLUENCER_LIST.decoder.decode(200, ok)
+    assert [r.user_id for r in records] == ["1"]
+    assert request_id == "r"
+    with pytest.raises(InsufficientCreditsError):
+        INFLUENCER_LIST.decoder.decode(200, b'{"code":402,"message":null,"data":null}')

@@ -5,7 +5,7 @@ async with KeyAPI() as client:
         ...
 """
 
-from ._client import KeyAPI, Limiter, Usage
+from ._client import KeyAPI, Usage
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -13,6 +13,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     CreditBudgetExceeded,
+    FanOutError,
     InsufficientCreditsError,
     InvalidParameterError,
     KeyAPIError,
@@ -20,6 +21,7 @@ from ._errors import (
     ResponseDecodeError,
     ServerError,
 )
+from ._fanout import FanOut
 from ._limiter import RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Page, Paginator
@@ -32,6 +34,7 @@ from ._params import (
     VideoSortField,
 )
 from ._resources import Influencers
+from ._transport import Limiter
 
 __version__ = "0.1.0"
 
@@ -44,6 +47,7 @@ __all__ = [
     "Influencers",
     "Paginator",
     "Page",
+    "FanOut",
     # models
     "Influencer",
     "InfluencerDetail",
@@ -70,5 +74,6 @@ __all__ = [
     "ResponseDecodeError",
     "InvalidParameterError",
     "CreditBudgetExceeded",
+    "FanOutError",
     "__version__",
 ]

@@ -1,8 +1,8 @@
 """KeyAPI: configuration, lifecycle, and the one path every request takes.
 
-A request attempt goes: refuse if closed -> reserve a credit (max_credits) -> wait for the
-limiter -> send (counted in usage.requests) -> decode. Retries wrap attempts, so each retry is
-paced, budgeted and counted like any request.
+A request attempt goes: refuse if closed -> spend a credit of the budget (max_credits) -> count it
+in usage.requests -> send, paced by the limiter (see _transport) -> decode. Retries wrap attempts,
+so each retry is paced, budgeted and counted like any request.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import os
 import urllib.parse
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -20,18 +20,12 @@ from ._errors import CreditBudgetExceeded, InvalidParameterError, KeyAPIError
 from ._limiter import RateLimiter
 from ._resources import Influencers
 from ._retry import RetryPolicy
-from ._transport import Transport
+from ._transport import Limiter, Transport
 
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.keyapi.ai"
 _DEFAULT_QPS = 10.0
-
-
-class Limiter(Protocol):
-    """Anything that paces: `await limiter.acquire()` returns when a request may start."""
-
-    async def acquire(self) -> None: ...
 
 
 class Usage:
@@ -89,7 +83,6 @@ class KeyAPI:
     """
 
     __slots__ = (
-        "_budget_reserved",
         "_closed",
         "_limiter",
         "_max_credits",
@@ -147,7 +140,6 @@ class KeyAPI:
         self._transport = Transport(
             base_url=self.base_url, api_key=key, timeout=timeout_s, session=session
         )
-        self._budget_reserved = 0
         self._closed = False
         self.usage = Usage()
         self.influencers = Influencers(self)
@@ -197,16 +189,12 @@ class KeyAPI:
         self, endpoint: Endpoint[T], query: dict[str, str]
     ) -> tuple[list[T], str | None]:
         self._ensure_open()
-        self._reserve_credit()
-        try:
-            if self._limiter is not None:
-                await self._limiter.acquire()
-            self._ensure_open()
-        except BaseException:
-            self._budget_reserved -= 1  # never sent: the credit is not spent
-            raise
-        self.usage.requests += 1
-        status, body, retry_after = await self._transport.get(endpoint.path, query)
+        if self._max_credits is not None and self.usage.requests >= self._max_credits:
+            raise CreditBudgetExceeded(self._max_credits)
+        self.usage.requests += (
+            1  # counted before the limiter wait, so concurrent calls can't overshoot
+        )
+        status, body, retry_after = await self._transport.get(endpoint.path, query, self._limiter)
         result = endpoint.decoder.decode(status, body, retry_after=retry_after)
         self.usage.credits += 1
         return result
@@ -214,9 +202,3 @@ class KeyAPI:
     def _ensure_open(self) -> None:
         if self._closed:
             raise KeyAPIError("this KeyAPI client is closed")
-
-    def _reserve_credit(self) -> None:
-        # Reserved before waiting for the limiter, so concurrent callers cannot overshoot.
-        if self._max_credits is not None and self._budget_reserved >= self._max_credits:
-            raise CreditBudgetExceeded(self._max_credits)
-        self._budget_reserved += 1

@@ -11,7 +11,8 @@ KeyAPIError
 │   └── APITimeoutError           no answer within `timeout`; retried
 ├── ResponseDecodeError       the body is not the JSON envelope, or a record does not fit its model
 ├── InvalidParameterError     (also a ValueError) bad input, raised before any request is sent
-└── CreditBudgetExceeded      the next request would go over `max_credits`; nothing was sent
+├── CreditBudgetExceeded      the next request would go over `max_credits`; nothing was sent
+└── FanOutError               some influencers of a *_many pull failed; the others were delivered
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "ResponseDecodeError",
     "InvalidParameterError",
     "CreditBudgetExceeded",
+    "FanOutError",
 ]
 
 
@@ -132,6 +134,20 @@ class CreditBudgetExceeded(KeyAPIError):
         super().__init__(
             f"max_credits={max_credits} reached: the next request would exceed the budget"
         )
+
+
+class FanOutError(KeyAPIError):
+    """Raised at the end of a `*_many` stream when some influencers failed.
+
+    `failures` maps each failed user ID to its error. Every other influencer's items were
+    delivered before this was raised.
+    """
+
+    def __init__(self, failures: dict[str, KeyAPIError]) -> None:
+        self.failures = failures
+        shown = ", ".join(f"{uid}: {type(exc).__name__}" for uid, exc in list(failures.items())[:5])
+        more = f" and {len(failures) - 5} more" if len(failures) > 5 else ""
+        super().__init__(f"{len(failures)} influencer(s) failed ({shown}{more})")
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import _endpoints as e
 from . import _params as p
 from ._errors import InvalidParameterError
+from ._fanout import FanOut
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Paginator, _Plan
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 PAGING_OPTIONS = ("page_size", "start_page", "max_pages", "limit", "concurrency")
+MAX_CONCURRENCY = 64
+DETAIL_CONCURRENCY = 8  # detail batches in flight at once
 MAX_PAGE_SIZE = 10  # "The maximum number of pages is 10" means page_size <= 10 (docs README)
 
 
@@ -34,7 +37,7 @@ def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> _Plan:
     ceiling = endpoint.max_page or 1
     page_size = int(p.integer(1, MAX_PAGE_SIZE)("page_size", options["page_size"]))
     start_page = int(p.integer(1, ceiling)("start_page", options["start_page"]))
-    concurrency = int(p.integer(1, 64)("concurrency", options["concurrency"]))
+    concurrency = int(p.integer(1, MAX_CONCURRENCY)("concurrency", options["concurrency"]))
     last_page = ceiling
     if options["max_pages"] is not None:
         max_pages = int(p.integer(1)("max_pages", options["max_pages"]))
@@ -55,7 +58,7 @@ class Influencers:
         self._client = client
 
     def _paginate(self, endpoint: e.Endpoint[T], arguments: dict[str, Any]) -> Paginator[T]:
-        arguments.pop("self")
+        arguments.pop("self", None)
         options = {name: arguments.pop(name) for name in PAGING_OPTIONS}
         query = endpoint.query(arguments)
         plan = _plan(endpoint, options)
@@ -152,6 +155,62 @@ class Influencers:
         """One influencer's past livestreams."""
         return self._paginate(e.INFLUENCER_LIVESTREAMS, locals())
 
+    def videos_many(
+        self,
+        user_ids: Sequence[str | int] | str,
+        *,
+        concurrency: int = 8,
+        limit_per_user: int | None = None,
+        page_size: int = 10,
+        influencer_video_sort_field: p.VideoSortField | int | None = None,
+        sort_type: p.SortType | int | None = None,
+    ) -> FanOut[Video]:
+        """Videos of many influencers, streamed as `(user_id, video)`; see FanOut."""
+        params = {
+            "influencer_video_sort_field": influencer_video_sort_field,
+            "sort_type": sort_type,
+        }
+        return self._fan_out(
+            e.INFLUENCER_VIDEOS, user_ids, concurrency, limit_per_user, page_size, params
+        )
+
+    def livestreams_many(
+        self,
+        user_ids: Sequence[str | int] | str,
+        *,
+        concurrency: int = 8,
+        limit_per_user: int | None = None,
+        page_size: int = 10,
+    ) -> FanOut[Livestream]:
+        """Livestreams of many influencers, streamed as `(user_id, livestream)`; see FanOut."""
+        return self._fan_out(
+            e.INFLUENCER_LIVESTREAMS, user_ids, concurrency, limit_per_user, page_size, {}
+        )
+
+    def _fan_out(
+        self,
+        endpoint: e.Endpoint[T],
+        user_ids: Sequence[str | int] | str,
+        concurrency: int,
+        limit_per_user: int | None,
+        page_size: int,
+        params: dict[str, Any],
+    ) -> FanOut[T]:
+        ids = p.id_list("user_ids", user_ids, p.numeric_id)
+        if not ids:
+            raise InvalidParameterError("user_ids", "pass at least one user ID")
+        workers = int(p.integer(1, MAX_CONCURRENCY)("concurrency", concurrency))
+        if limit_per_user is not None:
+            p.integer(1)("limit_per_user", limit_per_user)
+        paging = {"page_size": page_size, "start_page": 1, "max_pages": None, "concurrency": 1}
+
+        def pull(user_id: str) -> Paginator[T]:
+            arguments = {**params, **paging, "user_id": user_id, "limit": limit_per_user}
+            return self._paginate(endpoint, arguments)
+
+        pull(ids[0])  # validates every argument now, before anything is sent
+        return FanOut(pull, ids, workers)
+
     async def detail(
         self,
         *,
@@ -177,9 +236,15 @@ class Influencers:
         for parameter in ("user_ids", "unique_ids"):
             ids = [i for name, i in wanted if name == parameter]
             batches += [{parameter: ",".join(ids[k : k + size])} for k in range(0, len(ids), size)]
-        pages = await _all_or_nothing(
-            [self._client._request(e.INFLUENCER_DETAIL, query) for query in batches]
-        )
+        gate = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+        async def fetch(
+            query: dict[str, str],
+        ) -> tuple[builtins.list[InfluencerDetail], str | None]:
+            async with gate:
+                return await self._client._request(e.INFLUENCER_DETAIL, query)
+
+        pages = await _all_or_nothing([fetch(query) for query in batches])
         return _in_request_order(wanted, [record for records, _ in pages for record in records])
 
 
@@ -203,6 +268,8 @@ def _in_request_order(
 async def _all_or_nothing(calls: list[Awaitable[T]]) -> list[T]:
     """Run concurrently; on the first error cancel the rest and raise it."""
     tasks = [asyncio.ensure_future(call) for call in calls]
+    for task in tasks:
+        task.set_name("keyapi_async detail batch")
     try:
         return list(await asyncio.gather(*tasks))
     except BaseException:

@@ -5,12 +5,21 @@ kept-alive connection drops (aio-libs/aiohttp#10790, no switch to turn it off); 
 slip past the limiter, the credit budget and the request count. A per-request middleware lets the
 first send through and refuses a second one, so the drop surfaces here and the SDK's own retry,
 which is paced and counted, decides what happens next.
+
+Pacing waits as late as it can: on the client's own session, the limiter is awaited once the
+connection is ready (new or reused), just before the request is written. A cold connection (TCP,
+TLS) can take longer than the limiter's headroom; were the slot taken before connecting, that
+request would land late while later ones on warm connections land on time, and the server would
+count more than qps in one second. A borrowed session has no such hook; there the slot is taken
+before sending.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -18,6 +27,25 @@ from ._decode import retry_after_seconds
 from ._errors import APIConnectionError, APITimeoutError
 
 USER_AGENT = "keyapi-async/0.1.0"
+
+
+class Limiter(Protocol):
+    """Anything that paces: `await limiter.acquire()` returns when a request may start."""
+
+    async def acquire(self) -> None: ...
+
+
+async def _pace_on_ready_connection(_: Any, context: SimpleNamespace, __: Any) -> None:
+    limiter = context.trace_request_ctx
+    if limiter is not None:
+        await limiter.acquire()
+
+
+def _pacing_trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(_pace_on_ready_connection)
+    trace.on_connection_reuseconn.append(_pace_on_ready_connection)
+    return trace
 
 
 class _ResendRefused(Exception):
@@ -74,11 +102,19 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={self._base_url!r})"
 
-    async def get(self, path: str, query: Mapping[str, str]) -> tuple[int, bytes, float | None]:
-        """Send one GET and read the whole answer: (status, body, Retry-After seconds)."""
+    async def get(
+        self, path: str, query: Mapping[str, str], limiter: Limiter | None
+    ) -> tuple[int, bytes, float | None]:
+        """Send one GET, paced by `limiter`, and read the whole answer.
+
+        Returns (status, body, Retry-After seconds).
+        """
         if self._session is None:
             # Created on first use, inside the running loop, so KeyAPI() can be built anywhere.
-            self._session = aiohttp.ClientSession()
+            self._session = aiohttp.ClientSession(trace_configs=[_pacing_trace()])
+        elif not self._owns_session and limiter is not None:
+            await limiter.acquire()
+            limiter = None
         guard = _SingleSend()
         try:
             async with self._session.get(
@@ -88,6 +124,7 @@ class Transport:
                 timeout=self._timeout,
                 allow_redirects=False,
                 middlewares=(guard,),
+                trace_request_ctx=limiter,
             ) as response:
                 body = await response.read()
                 return response.status, body, retry_after_seconds(response.headers)

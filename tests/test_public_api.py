@@ -65,8 +65,21 @@ def _public_methods() -> dict[str, object]:
     }
 
 
-def test_the_influencer_methods_are_the_five_endpoints() -> None:
-    assert set(_public_methods()) == {*PAGINATED, "detail"}
+FAN_OUT = {"videos_many": "videos", "livestreams_many": "livestreams"}
+
+
+def test_the_influencer_methods_are_the_five_endpoints_and_the_fan_outs() -> None:
+    assert set(_public_methods()) == {*PAGINATED, "detail", *FAN_OUT}
+
+
+@pytest.mark.parametrize(("name", "single"), sorted(FAN_OUT.items()))
+def test_fan_outs_take_user_ids_then_keywords(name: str, single: str) -> None:
+    params = list(inspect.signature(getattr(Influencers, name)).parameters.values())
+    assert [p.name for p in params[:2]] == ["self", "user_ids"]
+    rest = {p.name: p.kind for p in params[2:]}
+    assert set(rest.values()) == {inspect.Parameter.KEYWORD_ONLY}
+    declared = set(PAGINATED[single].params) - {"user_id", "unique_id"}
+    assert set(rest) == declared | {"concurrency", "limit_per_user", "page_size"}
 
 
 @pytest.mark.parametrize("name", sorted({*PAGINATED, "detail"}))

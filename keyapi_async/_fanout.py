@@ -1,0 +1,126 @@
+"""Fan-out: one endpoint's items for many influencers, streamed as they arrive.
+
+`concurrency` workers each take the next user ID and page through it, one request at a time, so
+at most `concurrency` requests are in flight. Results stream out as `(user_id, item)`, each user's
+items in page order, users interleaved.
+
+A failure that is about one influencer (a 400 for that ID, a record that does not decode) is set
+aside in `failures` and the others go on; when the stream ends, FanOutError reports them all. A
+failure about the whole pull (bad key, no credits, the budget, the API still failing after
+retries) stops every worker and is raised at once, after the items already received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from ._errors import APIStatusError, FanOutError, KeyAPIError, ResponseDecodeError
+from ._pagination import Paginator
+
+T = TypeVar("T")
+
+logger = logging.getLogger("keyapi_async")
+
+_DONE = object()
+
+
+def about_one_user(exc: KeyAPIError) -> bool:
+    """True for errors that concern one influencer rather than the whole pull."""
+    if isinstance(exc, ResponseDecodeError):
+        return not exc.retryable
+    if isinstance(exc, APIStatusError):
+        return 400 <= exc.status_code < 500 and exc.status_code not in (401, 402, 429)
+    return False
+
+
+class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
+    """Async iterator of `(user_id, item)`; `failures` maps user IDs to their errors."""
+
+    __slots__ = (
+        "_concurrency",
+        "_done",
+        "_finished",
+        "_pending",
+        "_pull",
+        "_queue",
+        "_user_ids",
+        "_workers",
+        "failures",
+    )
+
+    def __init__(
+        self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
+    ) -> None:
+        self._pull = pull
+        self._user_ids = iter(user_ids)
+        self._concurrency = min(concurrency, len(user_ids))
+        self._queue: asyncio.Queue[Any] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._finished = 0
+        self._done = False
+        self._pending: list[tuple[str, T]] = []
+        self.failures: dict[str, KeyAPIError] = {}
+
+    def _start(self) -> asyncio.Queue[Any]:
+        # Nothing is sent until the first item is asked for.
+        self._queue = asyncio.Queue(maxsize=self._concurrency * 2)  # backpressure, in pages
+        for n in range(self._concurrency):
+            task = asyncio.ensure_future(self._work(self._queue))
+            task.set_name(f"keyapi_async fan-out worker {n}")
+            self._workers.append(task)
+        return self._queue
+
+    async def _work(self, queue: asyncio.Queue[Any]) -> None:
+        try:
+            for user_id in self._user_ids:
+                try:
+                    async for page in self._pull(user_id).pages():
+                        await queue.put([(user_id, item) for item in page.items])
+                except KeyAPIError as exc:
+                    if not about_one_user(exc):
+                        raise
+                    self.failures[user_id] = exc
+                    logger.warning("fan-out: %s failed: %s", user_id, exc)
+        except KeyAPIError as exc:
+            await queue.put(exc)
+        else:
+            await queue.put(_DONE)
+
+    async def __anext__(self) -> tuple[str, T]:
+        queue = self._queue or self._start()
+        while not self._pending:
+            if self._done or self._finished == len(self._workers):
+                self._done = True
+                if self.failures:
+                    raise FanOutError(self.failures)
+                raise StopAsyncIteration
+            try:
+                got = await queue.get()
+            except BaseException:
+                await self.aclose()
+                raise
+            if got is _DONE:
+                self._finished += 1
+            elif isinstance(got, KeyAPIError):
+                await self.aclose()
+                raise got
+            else:
+                self._pending = got[::-1]
+        return self._pending.pop()
+
+    async def aclose(self) -> None:
+        """Stop every worker and wait until they are gone."""
+        self._done = True
+        for task in self._workers:
+            task.cancel()
+        if self._workers:
+            await asyncio.wait(self._workers)
+
+    def __del__(self) -> None:
+        for task in self._workers:
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                task.cancel()

@@ -7,6 +7,7 @@ so each retry is paced, budgeted and counted like any request.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import urllib.parse
@@ -14,17 +15,26 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
+from yarl import URL
 
 from ._endpoints import Endpoint
-from ._errors import CreditBudgetExceeded, InvalidParameterError, KeyAPIError
+from ._errors import (
+    APIConnectionError,
+    CreditBudgetExceeded,
+    InvalidParameterError,
+    KeyAPIError,
+    RateLimitError,
+)
 from ._limiter import RateLimiter
 from ._resources import Influencers
 from ._retry import RetryPolicy
-from ._transport import Limiter, Transport
+from ._transport import Answer, Limiter, Transport
 
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.keyapi.ai"
+MAX_REDIRECTS = 3
+_LOOPBACK_NAMES = ("localhost", "localhost.")
 _DEFAULT_QPS = 10.0
 
 
@@ -53,10 +63,24 @@ def _resolve_key(api_key: str | None) -> str:
     return key
 
 
-def _check_base_url(url: Any) -> str:
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() in _LOOPBACK_NAMES
+
+
+def _check_base_url(url: Any, *, allow_insecure_http: bool) -> str:
     parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
     if parsed is None or parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
         raise InvalidParameterError("base_url", f"must be an http(s) URL, got {url!r}")
+    insecure = parsed.scheme.lower() == "http" and not _is_loopback(parsed.hostname)
+    if insecure and not allow_insecure_http:
+        raise InvalidParameterError(
+            "base_url",
+            f"plain http to {parsed.hostname} would send the API key in clear text; "
+            "use https, or pass allow_insecure_http=True",
+        )
     return str(url)
 
 
@@ -108,11 +132,12 @@ class KeyAPI:
         detail_batch_size: int = 20,
         limiter: Limiter | None = None,
         session: aiohttp.ClientSession | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         key = _resolve_key(api_key)
         if base_url is None:
             base_url = os.environ.get("KEYAPI_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = _check_base_url(base_url)
+        self.base_url = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
         base_delay = _number("retry_base_delay", retry_base_delay, low=0, allow_zero=True)
         max_delay = _number("retry_max_delay", retry_max_delay, low=0, allow_zero=True)
         if base_delay > max_delay:
@@ -188,16 +213,33 @@ class KeyAPI:
     async def _attempt(
         self, endpoint: Endpoint[T], query: dict[str, str]
     ) -> tuple[list[T], str | None]:
+        url: URL = self._transport.url(endpoint.path)
+        params: dict[str, str] | None = query
+        for _ in range(MAX_REDIRECTS + 1):
+            answer = await self._send(url, params)
+            if answer.location is None:
+                break
+            url, params = answer.location, None  # each hop is a request: paced and counted
+        else:
+            raise APIConnectionError(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
+        try:
+            result = endpoint.decoder.decode(
+                answer.status, answer.body, retry_after=answer.retry_after
+            )
+        except RateLimitError as exc:
+            if isinstance(self._limiter, RateLimiter):
+                wait = exc.retry_after if exc.retry_after is not None else self._retry.max_delay
+                self._limiter.rate_limited(min(wait, self._retry.max_delay))
+            raise
+        self.usage.credits += 1
+        return result
+
+    async def _send(self, url: URL, params: dict[str, str] | None) -> Answer:
         self._ensure_open()
         if self._max_credits is not None and self.usage.requests >= self._max_credits:
             raise CreditBudgetExceeded(self._max_credits)
-        self.usage.requests += (
-            1  # counted before the limiter wait, so concurrent calls can't overshoot
-        )
-        status, body, retry_after = await self._transport.get(endpoint.path, query, self._limiter)
-        result = endpoint.decoder.decode(status, body, retry_after=retry_after)
-        self.usage.credits += 1
-        return result
+        self.usage.requests += 1  # before the limiter wait: concurrent calls cannot overshoot
+        return await self._transport.get(url, params, self._limiter)
 
     def _ensure_open(self) -> None:
         if self._closed:

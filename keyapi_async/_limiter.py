@@ -1,4 +1,4 @@
-"""Client-side pacing: at most `qps` request starts in any sliding second.
+"""Client-side pacing: at most `qps` request starts in any sliding second, adapting down on 429.
 
 Starts are spaced evenly on a fixed schedule (a GCRA): each caller takes the next slot, one
 interval after the previous slot, or now if the schedule has fallen behind. Evenly spaced starts
@@ -9,31 +9,41 @@ Why not aiolimiter: AsyncLimiter(qps, 1) is a bucket of capacity qps that lets ~
 sliding second; AsyncLimiter(1, 1/qps) spaces starts but re-times each one from a late wake-up,
 measured here at 93.7% of the setting at qps 50 (benchmarks/results.md).
 
-The 1.5% headroom absorbs the jitter between a start here and its arrival at the server
-(connection set-up, a busy event loop): up to 15 ms before two starts one second apart could land
-in the same server-side second.
+The 1.5% headroom absorbs the jitter between a start here and its arrival at the server: up to
+15 ms before two starts one second apart could land in the same server-side second.
+
+Adaptive pacing: a plan's real limit can be lower than the configured qps. On a 429 the limiter
+estimates the server's limit from its own starts in the last second (the server counted at least
+one too many of them), drops to 95% of that, and holds every start until the server's Retry-After
+has passed, so the window drains instead of collecting more 429s. While no 429 comes, the rate
+climbs back by 1% a second, up to qps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 
 from ._errors import InvalidParameterError
 
 __all__ = ["RateLimiter"]
 
 HEADROOM = 1.015
+BACK_OFF = 0.95  # of the estimated server limit
+RECOVERY = 1.01  # rate growth per second without a 429
+MIN_QPS = 0.2
 
 
 class RateLimiter:
     """Paces request starts to `qps` per second. Share one between clients to share a plan's QPS.
 
-    A caller cancelled while waiting gives up its slot rather than handing it back, so the rate
-    can only err low.
+    `rate` is the pace in force: `qps`, or less after the server answered 429. A caller
+    cancelled while waiting gives up its slot rather than handing it back, so the rate can only
+    err low.
     """
 
-    __slots__ = ("_interval", "_next_slot", "qps")
+    __slots__ = ("_changed", "_next_slot", "_recent", "qps", "rate")
 
     def __init__(self, qps: float) -> None:
         if isinstance(qps, bool) or not isinstance(qps, (int, float)) or not math.isfinite(qps):
@@ -41,16 +51,42 @@ class RateLimiter:
         if qps <= 0:
             raise InvalidParameterError("qps", f"must be > 0 (None switches pacing off), got {qps}")
         self.qps = float(qps)
-        self._interval = HEADROOM / self.qps
+        self.rate = self.qps
         self._next_slot = -math.inf
+        self._changed = -math.inf  # when `rate` last moved
+        self._recent: deque[float] = deque()  # slots of the last second, to estimate on 429
 
     async def acquire(self) -> None:
         """Wait for the next start slot."""
         now = asyncio.get_running_loop().time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self._interval
+        slot = self._take_slot(now)
         if slot > now:
             await asyncio.sleep(slot - now)
 
+    def rate_limited(self, retry_after: float | None) -> None:
+        """The server answered 429: slow to below its apparent limit and let its window drain."""
+        now = asyncio.get_running_loop().time()
+        self._on_rate_limited(now, retry_after)
+
+    def _take_slot(self, now: float) -> float:
+        if self.rate < self.qps:
+            self.rate = min(self.qps, self.rate * RECOVERY ** (now - self._changed))
+            self._changed = now
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + HEADROOM / self.rate
+        self._recent.append(slot)
+        while self._recent and self._recent[0] <= slot - 1.0:
+            self._recent.popleft()
+        return slot
+
+    def _on_rate_limited(self, now: float, retry_after: float | None) -> None:
+        started = sum(1 for slot in self._recent if now - 1.0 < slot <= now)
+        estimate = max(started - 1, 1)  # the server let through one fewer than it counted
+        self.rate = max(MIN_QPS, min(self.rate, estimate * BACK_OFF))
+        self._changed = now
+        self._next_slot = max(self._next_slot, now + (retry_after or 1.0))
+
     def __repr__(self) -> str:
+        if self.rate < self.qps:
+            return f"RateLimiter(qps={self.qps:g}, rate={self.rate:.2f})"
         return f"RateLimiter(qps={self.qps:g})"

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiohttp
+from yarl import URL
 
 from ._decode import retry_after_seconds
 from ._errors import APIConnectionError, APITimeoutError
@@ -75,10 +76,32 @@ class _SingleSend:
             raise
 
 
-class Transport:
-    """Owns (or borrows) the aiohttp session and the Authorization header."""
+class Answer(NamedTuple):
+    status: int
+    body: bytes
+    retry_after: float | None  # seconds
+    location: URL | None  # where a redirect points, absolute
 
-    __slots__ = ("_base_url", "_headers", "_owns_session", "_secret", "_session", "_timeout")
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class Transport:
+    """Owns (or borrows) the aiohttp session and the Authorization header.
+
+    The key goes only to the base URL's origin: a redirect elsewhere is followed without it.
+    """
+
+    __slots__ = (
+        "_anonymous",
+        "_base_url",
+        "_headers",
+        "_origin",
+        "_owns_session",
+        "_secret",
+        "_session",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -89,12 +112,10 @@ class Transport:
         session: aiohttp.ClientSession | None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        self._origin = URL(self._base_url).origin()
         self._secret = api_key
-        self._headers = {
-            "Authorization": f"Bearer {api_key}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
+        self._anonymous = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        self._headers = {**self._anonymous, "Authorization": f"Bearer {api_key}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
         self._owns_session = session is None
@@ -102,13 +123,13 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={self._base_url!r})"
 
-    async def get(
-        self, path: str, query: Mapping[str, str], limiter: Limiter | None
-    ) -> tuple[int, bytes, float | None]:
-        """Send one GET, paced by `limiter`, and read the whole answer.
+    def url(self, path: str) -> URL:
+        return URL(self._base_url + path)
 
-        Returns (status, body, Retry-After seconds).
-        """
+    async def get(
+        self, url: URL, query: Mapping[str, str] | None, limiter: Limiter | None
+    ) -> Answer:
+        """Send one GET, paced by `limiter`, and read the whole answer."""
         if self._session is None:
             # Created on first use, inside the running loop, so KeyAPI() can be built anywhere.
             self._session = aiohttp.ClientSession(trace_configs=[_pacing_trace()])
@@ -118,16 +139,21 @@ class Transport:
         guard = _SingleSend()
         try:
             async with self._session.get(
-                self._base_url + path,
+                url,
                 params=query,
-                headers=self._headers,
+                headers=self._headers if url.origin() == self._origin else self._anonymous,
                 timeout=self._timeout,
                 allow_redirects=False,
                 middlewares=(guard,),
                 trace_request_ctx=limiter,
             ) as response:
                 body = await response.read()
-                return response.status, body, retry_after_seconds(response.headers)
+                location = None
+                if response.status in _REDIRECTS and "Location" in response.headers:
+                    location = url.join(URL(response.headers["Location"]))
+                return Answer(
+                    response.status, body, retry_after_seconds(response.headers), location
+                )
         except (asyncio.TimeoutError, TimeoutError):
             raise APITimeoutError(f"no complete answer within {self._timeout.total}s") from None
         except _ResendRefused as exc:

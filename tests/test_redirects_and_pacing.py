@@ -1,0 +1,135 @@
+"""Redirects never carry the key off its origin; plain http is refused; pacing adapts to 429s."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+
+from keyapi_async import APIConnectionError, InvalidParameterError, KeyAPI, RateLimiter
+from keyapi_async.testing import FakeKeyAPI
+
+LIST = "/v1/tiktok/influencer/list/analytics"
+OK = {"code": 0, "message": "success", "data": [{"user_id": "1"}], "requestId": "r"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@contextlib.asynccontextmanager
+async def serve(routes: dict[str, Handler]) -> AsyncIterator[str]:
+    app = web.Application()
+    for path, handler in routes.items():
+        app.router.add_get(path, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_redirect_to_another_host_drops_the_key() -> None:
+    seen: dict[str, str | None] = {}
+
+    async def landing(request: web.Request) -> web.Response:
+        seen["other"] = request.headers.get("Authorization")
+        return web.json_response(OK)
+
+    async with serve({"/landing": landing}) as other:
+
+        async def moved(request: web.Request) -> web.Response:
+            seen["origin"] = request.headers.get("Authorization")
+            raise web.HTTPFound(other.replace("127.0.0.1", "localhost") + "/landing")
+
+        async with (
+            serve({LIST: moved}) as origin,
+            KeyAPI("sk_secret", base_url=origin, qps=None) as client,
+        ):
+            page = await client.influencers.list(region="US")
+    assert [i.user_id for i in page.items] == ["1"]
+    assert seen == {"origin": "Bearer sk_secret", "other": None}
+    assert client.usage.requests == 2  # each hop is a request
+
+
+async def test_redirect_within_the_origin_keeps_the_key() -> None:
+    seen: list[str | None] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        raise web.HTTPPermanentRedirect("/v2" + LIST + "?" + request.query_string)
+
+    async def landing(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        assert request.query["page_num"] == "1"
+        return web.json_response(OK)
+
+    async with (
+        serve({LIST: moved, "/v2" + LIST: landing}) as origin,
+        KeyAPI("sk_secret", base_url=origin, qps=None) as client,
+    ):
+        await client.influencers.list(region="US")
+    assert seen == ["Bearer sk_secret", "Bearer sk_secret"]
+
+
+async def test_a_redirect_loop_ends() -> None:
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(LIST)
+
+    async with (
+        serve({LIST: loop}) as origin,
+        KeyAPI("k", base_url=origin, qps=None, max_retries=0) as client,
+    ):
+        with pytest.raises(APIConnectionError, match="redirects"):
+            await client.influencers.list(region="US")
+        assert client.usage.requests == 4
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.keyapi.ai", "http://10.0.0.5:8080", "HTTP://example.com/v1"]
+)
+def test_plain_http_off_loopback_is_refused(url: str) -> None:
+    with pytest.raises(InvalidParameterError, match="allow_insecure_http") as caught:
+        KeyAPI("k", base_url=url)
+    assert caught.value.parameter == "base_url"
+    assert KeyAPI("k", base_url=url, allow_insecure_http=True).base_url == url
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost", "http://[::1]:9"])
+def test_plain_http_on_loopback_is_fine(url: str) -> None:
+    assert KeyAPI("k", base_url=url).base_url == url
+
+
+def test_limiter_backs_off_below_the_servers_limit_then_recovers() -> None:
+    limiter = RateLimiter(10)
+    now = 100.0
+    for _ in range(10):  # a second of starts at 10/s
+        now = limiter._take_slot(now)
+    limiter._on_rate_limited(now, retry_after=1.0)
+    assert limiter.rate == pytest.approx(9 * 0.95)  # estimated limit 9, minus 5%
+    assert limiter._take_slot(now) >= now + 1.0  # everyone waits out Retry-After
+    limiter._take_slot(now + 5)
+    assert 9 * 0.95 < limiter.rate < 10  # climbs back at 1% a second ...
+    limiter._take_slot(now + 300)
+    assert limiter.rate == 10  # ... up to qps
+
+
+async def test_adaptive_pacing_under_a_lower_server_limit() -> None:
+    """The plan allows 20/s, the client is set to 40: the pull completes with few 429s.
+
+    The full-size run (server 5/s, client 10/s, 300 pages) is in benchmarks/.
+    """
+    async with FakeKeyAPI(influencers=600, qps_limit=20) as fake:
+        async with KeyAPI(fake.api_key, base_url=fake.url, qps=40) as client:
+            started = time.monotonic()
+            got = await client.influencers.list(region="US", page_size=1, limit=150).collect()
+            elapsed = time.monotonic() - started
+        assert len(got) == 150
+        rejected = sum(1 for r in fake.requests if r.status == 429)
+        assert rejected < 0.1 * len(fake.requests)
+        assert client.usage.requests == len(fake.requests)
+    # A generous bound: a client that kept on at 40/s would be shut out by the server's window.
+    assert elapsed < 150 / 20 * 1.5

@@ -1,8 +1,8 @@
 """KeyAPI: configuration, lifecycle, and the one path every request takes.
 
-A request attempt goes: refuse if closed -> spend a credit of the budget (max_credits) -> count it
-in usage.requests -> send, paced by the limiter (see _transport) -> decode. Retries wrap attempts,
-so each retry is paced, budgeted and counted like any request.
+A request attempt goes: refuse if closed -> hold a credit of the budget (max_credits) -> once the
+connection is ready, wait for the limiter and count the request (see _transport) -> send ->
+decode. Retries and redirect hops go the same way, so each is paced, budgeted and counted.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ class KeyAPI:
         "_closed",
         "_limiter",
         "_max_credits",
+        "_reserved",
         "_retry",
         "_transport",
         "base_url",
@@ -166,6 +167,7 @@ class KeyAPI:
             base_url=self.base_url, api_key=key, timeout=timeout_s, session=session
         )
         self._closed = False
+        self._reserved = 0  # budget held by requests not yet sent
         self.usage = Usage()
         self.influencers = Influencers(self)
 
@@ -236,10 +238,26 @@ class KeyAPI:
 
     async def _send(self, url: URL, params: dict[str, str] | None) -> Answer:
         self._ensure_open()
-        if self._max_credits is not None and self.usage.requests >= self._max_credits:
-            raise CreditBudgetExceeded(self._max_credits)
-        self.usage.requests += 1  # before the limiter wait: concurrent calls cannot overshoot
-        return await self._transport.get(url, params, self._limiter)
+        budget = self._max_credits
+        if budget is not None and self.usage.requests + self._reserved >= budget:
+            raise CreditBudgetExceeded(budget)
+        self._reserved += 1  # held from here, so concurrent calls cannot overshoot the budget
+        sent = False
+
+        async def before_send() -> None:
+            nonlocal sent
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            self._ensure_open()
+            self._reserved -= 1
+            sent = True
+            self.usage.requests += 1
+
+        try:
+            return await self._transport.get(url, params, before_send)
+        finally:
+            if not sent:
+                self._reserved -= 1  # never sent: nothing spent
 
     def _ensure_open(self) -> None:
         if self._closed:

@@ -6,18 +6,19 @@ slip past the limiter, the credit budget and the request count. A per-request mi
 first send through and refuses a second one, so the drop surfaces here and the SDK's own retry,
 which is paced and counted, decides what happens next.
 
-Pacing waits as late as it can: on the client's own session, the limiter is awaited once the
-connection is ready (new or reused), just before the request is written. A cold connection (TCP,
-TLS) can take longer than the limiter's headroom; were the slot taken before connecting, that
-request would land late while later ones on warm connections land on time, and the server would
-count more than qps in one second. A borrowed session has no such hook; there the slot is taken
-before sending.
+The caller's `before_send` (pacing, counting) runs as late as it can: on the client's own
+session, once the connection is ready (new or reused), just before the request is written. A cold
+connection (TCP, TLS) can take longer than the limiter's headroom; were the slot taken before
+connecting, that request would land late while later ones on warm connections land on time, and
+the server would count more than qps in one second. It also means a request whose connection
+could not be made is neither paced nor counted: it never reached the server. A borrowed session
+has no such hook; there `before_send` runs before the request starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import SimpleNamespace
 from typing import Any, NamedTuple, Protocol
 
@@ -36,16 +37,19 @@ class Limiter(Protocol):
     async def acquire(self) -> None: ...
 
 
-async def _pace_on_ready_connection(_: Any, context: SimpleNamespace, __: Any) -> None:
-    limiter = context.trace_request_ctx
-    if limiter is not None:
-        await limiter.acquire()
+BeforeSend = Callable[[], Awaitable[None]]
 
 
-def _pacing_trace() -> aiohttp.TraceConfig:
+async def _on_connection_ready(_: Any, context: SimpleNamespace, __: Any) -> None:
+    before_send: BeforeSend | None = context.trace_request_ctx
+    if before_send is not None:
+        await before_send()
+
+
+def _before_send_trace() -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
-    trace.on_connection_create_end.append(_pace_on_ready_connection)
-    trace.on_connection_reuseconn.append(_pace_on_ready_connection)
+    trace.on_connection_create_end.append(_on_connection_ready)
+    trace.on_connection_reuseconn.append(_on_connection_ready)
     return trace
 
 
@@ -127,15 +131,16 @@ class Transport:
         return URL(self._base_url + path)
 
     async def get(
-        self, url: URL, query: Mapping[str, str] | None, limiter: Limiter | None
+        self, url: URL, query: Mapping[str, str] | None, before_send: BeforeSend
     ) -> Answer:
-        """Send one GET, paced by `limiter`, and read the whole answer."""
+        """Send one GET, awaiting `before_send` just before it goes out; read the whole answer."""
         if self._session is None:
             # Created on first use, inside the running loop, so KeyAPI() can be built anywhere.
-            self._session = aiohttp.ClientSession(trace_configs=[_pacing_trace()])
-        elif not self._owns_session and limiter is not None:
-            await limiter.acquire()
-            limiter = None
+            self._session = aiohttp.ClientSession(trace_configs=[_before_send_trace()])
+        hook: BeforeSend | None = before_send
+        if not self._owns_session:
+            await before_send()
+            hook = None
         guard = _SingleSend()
         try:
             async with self._session.get(
@@ -145,7 +150,7 @@ class Transport:
                 timeout=self._timeout,
                 allow_redirects=False,
                 middlewares=(guard,),
-                trace_request_ctx=limiter,
+                trace_request_ctx=hook,
             ) as response:
                 body = await response.read()
                 location = None

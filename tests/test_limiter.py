@@ -70,3 +70,18 @@ async def test_qps_none_switches_pacing_off(fake: FakeKeyAPI, make_client: MakeC
 def test_rate_limiter_refuses_bad_rates(qps: object) -> None:
     with pytest.raises(ValueError, match="qps"):
         RateLimiter(qps)  # type: ignore[arg-type]
+
+
+async def test_requests_cancelled_while_waiting_for_a_slot_are_not_counted(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    client = make_client(qps=2, max_credits=3)
+    async for _ in client.influencers.list(region="US", concurrency=6):
+        break  # pages 2..6 are still waiting for their slots
+    pending = [t for t in asyncio.all_tasks() if t.get_name().startswith("keyapi_async")]
+    await asyncio.wait(pending, timeout=5)
+    assert client.usage.requests == len(fake.requests) == 1
+    # Their held budget was released: two more requests still fit in max_credits=3.
+    await client.influencers.list(region="US", start_page=2)
+    await client.influencers.list(region="US", start_page=3)
+    assert client.usage.requests == 3

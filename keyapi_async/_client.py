@@ -53,7 +53,9 @@ class Usage:
 
 
 def _resolve_key(api_key: str | None) -> str:
-    key = api_key or os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
+    if api_key is None:
+        api_key = os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
+    key = api_key
     if not key:
         raise KeyAPIError(
             "no API key: pass api_key=... or set KEYAPI_API_KEY (KEYAPI_TOKEN is read too)"

@@ -101,3 +101,11 @@ def test_an_envelope_with_a_null_message_still_decodes() -> None:
     assert request_id == "r"
     with pytest.raises(InsufficientCreditsError):
         INFLUENCER_LIST.decoder.decode(200, b'{"code":402,"message":null,"data":null}')
+
+
+def test_an_explicit_empty_key_is_not_replaced_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KEYAPI_API_KEY", "sk_from_env")
+    with pytest.raises(KeyAPIError, match="KEYAPI_API_KEY"):
+        KeyAPI("")

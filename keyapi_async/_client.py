@@ -1,12 +1,13 @@
 """KeyAPI: configuration, lifecycle, and the one path every request takes.
 
-A request attempt goes: refuse if closed -> hold a credit of the budget (max_credits) -> once the
-connection is ready, wait for the limiter and count the request (see _transport) -> send ->
+A request attempt goes: refuse if closed -> hold a credit of the budget (max_credits) -> wait for
+the limiter -> once the connection is ready, count the request (see _transport) -> send ->
 decode. Retries and redirect hops go the same way, so each is paced, budgeted and counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import math
 import os
@@ -100,6 +101,34 @@ def _count(name: str, value: Any, *, low: int, high: int | None = None) -> int:
     if high is not None and value > high:
         raise InvalidParameterError(name, f"must be an integer {low}..{high}, got {value!r}")
     return value
+
+
+class _Passage:
+    """One request's way out: wait for the limiter, then count it once it is really sent."""
+
+    __slots__ = ("_client", "_slot", "was_sent")
+
+    def __init__(self, client: KeyAPI) -> None:
+        self._client = client
+        self._slot = 0.0
+        self.was_sent = False
+
+    async def wait_for_slot(self) -> None:
+        client = self._client
+        if client._limiter is not None:
+            await client._limiter.acquire()
+            self._slot = asyncio.get_running_loop().time()
+        client._ensure_open()
+
+    def sent(self) -> None:
+        client = self._client
+        client._reserved -= 1
+        client.usage.requests += 1
+        self.was_sent = True
+        if isinstance(client._limiter, RateLimiter):
+            # A cold connection (TCP, TLS) delays this request past its slot; the later ones,
+            # on warm connections, must not catch up with it in the server's window.
+            client._limiter.slip(asyncio.get_running_loop().time() - self._slot)
 
 
 class KeyAPI:
@@ -198,8 +227,20 @@ class KeyAPI:
         self, endpoint: Endpoint[T], query: dict[str, str]
     ) -> tuple[list[T], str | None]:
         """One call with retries: (records, request_id) or the last typed error."""
+        # The first attempt runs bare: the retry machinery is only built once it is needed.
+        try:
+            return await self._attempt(endpoint, query)
+        except KeyAPIError as exc:
+            if not exc.retryable or self._retry.max_retries == 0:
+                raise
+            return await self._retry_after(exc, endpoint, query)
+
+    async def _retry_after(
+        self, first_error: KeyAPIError, endpoint: Endpoint[T], query: dict[str, str]
+    ) -> tuple[list[T], str | None]:
         records: list[T] = []
         request_id: str | None = None
+        first: KeyAPIError | None = first_error
 
         def what() -> str:
             page = query.get("page_num")
@@ -211,6 +252,9 @@ class KeyAPI:
         async with self._retry.attempts(what, count_retry) as attempts:
             async for attempt in attempts:
                 with attempt:
+                    if first is not None:  # hand backoff the first attempt's error to wait on
+                        failed, first = first, None
+                        raise failed
                     records, request_id = await self._attempt(endpoint, query)
         return records, request_id
 
@@ -244,21 +288,11 @@ class KeyAPI:
         if budget is not None and self.usage.requests + self._reserved >= budget:
             raise CreditBudgetExceeded(budget)
         self._reserved += 1  # held from here, so concurrent calls cannot overshoot the budget
-        sent = False
-
-        async def before_send() -> None:
-            nonlocal sent
-            if self._limiter is not None:
-                await self._limiter.acquire()
-            self._ensure_open()
-            self._reserved -= 1
-            sent = True
-            self.usage.requests += 1
-
+        passage = _Passage(self)
         try:
-            return await self._transport.get(url, params, before_send)
+            return await self._transport.get(url, params, passage)
         finally:
-            if not sent:
+            if not passage.was_sent:
                 self._reserved -= 1  # never sent: nothing spent
 
     def _ensure_open(self) -> None:

@@ -37,17 +37,47 @@ def about_one_user(exc: KeyAPIError) -> bool:
     return False
 
 
+class _Work(Generic[T]):
+    """What the workers share. It holds no reference to the FanOut, so dropping the FanOut (a
+    `break` without aclose()) lets its __del__ run and stop them."""
+
+    __slots__ = ("failures", "pull", "queue", "user_ids")
+
+    def __init__(
+        self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
+    ) -> None:
+        self.pull = pull
+        self.user_ids = iter(user_ids)
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency * 2)  # in pages
+        self.failures: dict[str, KeyAPIError] = {}
+
+
+async def _worker(work: _Work[T]) -> None:
+    try:
+        for user_id in work.user_ids:
+            try:
+                async for page in work.pull(user_id).pages():
+                    await work.queue.put([(user_id, item) for item in page.items])
+            except KeyAPIError as exc:
+                if not about_one_user(exc):
+                    raise
+                work.failures[user_id] = exc
+                logger.warning("fan-out: %s failed: %s", user_id, exc)
+    except KeyAPIError as exc:
+        await work.queue.put(exc)
+    else:
+        await work.queue.put(_DONE)
+
+
 class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
     """Async iterator of `(user_id, item)`; `failures` maps user IDs to their errors."""
 
     __slots__ = (
-        "_concurrency",
+        "_args",
         "_done",
         "_finished",
         "_pending",
-        "_pull",
         "_queue",
-        "_user_ids",
         "_workers",
         "failures",
     )
@@ -55,9 +85,7 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
     def __init__(
         self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
     ) -> None:
-        self._pull = pull
-        self._user_ids = iter(user_ids)
-        self._concurrency = min(concurrency, len(user_ids))
+        self._args = (pull, user_ids, min(concurrency, len(user_ids)))
         self._queue: asyncio.Queue[Any] | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._finished = 0
@@ -67,28 +95,15 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
 
     def _start(self) -> asyncio.Queue[Any]:
         # Nothing is sent until the first item is asked for.
-        self._queue = asyncio.Queue(maxsize=self._concurrency * 2)  # backpressure, in pages
-        for n in range(self._concurrency):
-            task = asyncio.ensure_future(self._work(self._queue))
+        pull, user_ids, concurrency = self._args
+        work = _Work(pull, user_ids, concurrency)
+        self.failures = work.failures
+        for n in range(concurrency):
+            task = asyncio.ensure_future(_worker(work))
             task.set_name(f"keyapi_async fan-out worker {n}")
             self._workers.append(task)
-        return self._queue
-
-    async def _work(self, queue: asyncio.Queue[Any]) -> None:
-        try:
-            for user_id in self._user_ids:
-                try:
-                    async for page in self._pull(user_id).pages():
-                        await queue.put([(user_id, item) for item in page.items])
-                except KeyAPIError as exc:
-                    if not about_one_user(exc):
-                        raise
-                    self.failures[user_id] = exc
-                    logger.warning("fan-out: %s failed: %s", user_id, exc)
-        except KeyAPIError as exc:
-            await queue.put(exc)
-        else:
-            await queue.put(_DONE)
+        self._queue = work.queue
+        return work.queue
 
     async def __anext__(self) -> tuple[str, T]:
         queue = self._queue or self._start()

@@ -33,6 +33,7 @@ HEADROOM = 1.015
 BACK_OFF = 0.95  # of the estimated server limit
 RECOVERY = 1.01  # rate growth per second without a 429
 MIN_QPS = 0.2
+SLIP_THRESHOLD = 0.002  # seconds; below this a late start is event-loop noise
 
 
 class RateLimiter:
@@ -62,6 +63,15 @@ class RateLimiter:
         slot = self._take_slot(now)
         if slot > now:
             await asyncio.sleep(slot - now)
+
+    def slip(self, late: float) -> None:
+        """A request went out `late` seconds after its slot: move the schedule back as much.
+
+        Slots already handed out keep their times; later ones keep their distance from the late
+        request, so the server never sees them bunch up behind it.
+        """
+        if late > SLIP_THRESHOLD:
+            self._next_slot += late
 
     def rate_limited(self, retry_after: float | None) -> None:
         """The server answered 429: slow to below its apparent limit and let its window drain."""

@@ -1,25 +1,23 @@
 """One HTTP attempt over aiohttp: send, read the whole body, map aiohttp's exceptions to ours.
 
+Each call goes through a `Passage`, the caller's hooks: `wait_for_slot()` (pacing) runs before
+the request starts, outside its timeout; `sent()` (counting) runs once the connection is ready,
+new or reused, just before the request is written. A request whose connection could not be made
+is therefore not counted: it never reached the server. On a borrowed session, which has no such
+hook, `sent()` runs right after the slot.
+
 Exactly one request goes out per call. aiohttp silently resends an idempotent request once when a
 kept-alive connection drops (aio-libs/aiohttp#10790, no switch to turn it off); that resend would
-slip past the limiter, the credit budget and the request count. A per-request middleware lets the
-first send through and refuses a second one, so the drop surfaces here and the SDK's own retry,
-which is paced and counted, decides what happens next.
-
-The caller's `before_send` (pacing, counting) runs as late as it can: on the client's own
-session, once the connection is ready (new or reused), just before the request is written. A cold
-connection (TCP, TLS) can take longer than the limiter's headroom; were the slot taken before
-connecting, that request would land late while later ones on warm connections land on time, and
-the server would count more than qps in one second. It also means a request whose connection
-could not be made is neither paced nor counted: it never reached the server. A borrowed session
-has no such hook; there `before_send` runs before the request starts.
+slip past the limiter, the credit budget and the request count. The client's own connector
+refuses a second connection for the same call (a middleware does it on a borrowed session), so
+the drop surfaces here and the SDK's own retry, paced and counted, decides what happens next.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from types import SimpleNamespace
+from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, NamedTuple, Protocol
 
 import aiohttp
@@ -29,6 +27,7 @@ from ._decode import retry_after_seconds
 from ._errors import APIConnectionError, APITimeoutError
 
 USER_AGENT = "keyapi-async/0.1.0"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class Limiter(Protocol):
@@ -37,47 +36,12 @@ class Limiter(Protocol):
     async def acquire(self) -> None: ...
 
 
-BeforeSend = Callable[[], Awaitable[None]]
+class Passage(Protocol):
+    """The caller's hooks around one request."""
 
+    async def wait_for_slot(self) -> None: ...
 
-async def _on_connection_ready(_: Any, context: SimpleNamespace, __: Any) -> None:
-    before_send: BeforeSend | None = context.trace_request_ctx
-    if before_send is not None:
-        await before_send()
-
-
-def _before_send_trace() -> aiohttp.TraceConfig:
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_create_end.append(_on_connection_ready)
-    trace.on_connection_reuseconn.append(_on_connection_ready)
-    return trace
-
-
-class _ResendRefused(Exception):
-    def __init__(self, first: BaseException | None) -> None:
-        self.first = first
-
-
-class _SingleSend:
-    """aiohttp client middleware that allows one send per request."""
-
-    __slots__ = ("first_error", "sent")
-
-    def __init__(self) -> None:
-        self.sent = False
-        self.first_error: BaseException | None = None
-
-    async def __call__(
-        self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-    ) -> aiohttp.ClientResponse:
-        if self.sent:
-            raise _ResendRefused(self.first_error)
-        self.sent = True
-        try:
-            return await handler(request)
-        except Exception as exc:
-            self.first_error = exc
-            raise
+    def sent(self) -> None: ...
 
 
 class Answer(NamedTuple):
@@ -87,7 +51,49 @@ class Answer(NamedTuple):
     location: URL | None  # where a redirect points, absolute
 
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+class _Call:
+    """The request in progress in this task, seen by the connector."""
+
+    __slots__ = ("connected", "passage")
+
+    def __init__(self, passage: Passage) -> None:
+        self.passage = passage
+        self.connected = False
+
+
+_current_call: ContextVar[_Call | None] = ContextVar("keyapi_async_call", default=None)
+
+
+class _ResendRefused(Exception):
+    """aiohttp tried to send the same request a second time."""
+
+
+class _Connector(aiohttp.TCPConnector):
+    """Marks the moment a request's connection is ready, and refuses a second one for it."""
+
+    async def connect(
+        self, req: aiohttp.ClientRequest, traces: list[Any], timeout: aiohttp.ClientTimeout
+    ) -> Any:
+        call = _current_call.get()
+        if call is not None and call.connected:
+            raise _ResendRefused
+        connection = await super().connect(req, traces, timeout)
+        if call is not None:
+            call.connected = True
+            call.passage.sent()
+        return connection
+
+
+async def _single_send(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """The middleware equivalent of _Connector's refusal, for a borrowed session."""
+    call = _current_call.get()
+    if call is not None:
+        if call.connected:
+            raise _ResendRefused
+        call.connected = True
+    return await handler(request)
 
 
 class Transport:
@@ -105,6 +111,7 @@ class Transport:
         "_secret",
         "_session",
         "_timeout",
+        "_urls",
     )
 
     def __init__(
@@ -123,34 +130,36 @@ class Transport:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
         self._owns_session = session is None
+        self._urls: dict[str, URL] = {}
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self._base_url!r})"
 
     def url(self, path: str) -> URL:
-        return URL(self._base_url + path)
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(self._base_url + path)
+        return url
 
-    async def get(
-        self, url: URL, query: Mapping[str, str] | None, before_send: BeforeSend
-    ) -> Answer:
-        """Send one GET, awaiting `before_send` just before it goes out; read the whole answer."""
-        if self._session is None:
-            # Created on first use, inside the running loop, so KeyAPI() can be built anywhere.
-            self._session = aiohttp.ClientSession(trace_configs=[_before_send_trace()])
-        hook: BeforeSend | None = before_send
+    async def get(self, url: URL, query: Mapping[str, str] | None, passage: Passage) -> Answer:
+        """Send one GET through `passage` and read the whole answer."""
+        session = self._session
+        if session is None:
+            # Made on first use, inside the running loop, so KeyAPI() can be built anywhere.
+            session = self._session = aiohttp.ClientSession(connector=_Connector())
+        await passage.wait_for_slot()
+        call = _Call(passage)
         if not self._owns_session:
-            await before_send()
-            hook = None
-        guard = _SingleSend()
+            passage.sent()
+        token = _current_call.set(call)
         try:
-            async with self._session.get(
+            async with session.get(
                 url,
                 params=query,
-                headers=self._headers if url.origin() == self._origin else self._anonymous,
+                headers=self._headers if self._same_origin(url) else self._anonymous,
                 timeout=self._timeout,
                 allow_redirects=False,
-                middlewares=(guard,),
-                trace_request_ctx=hook,
+                middlewares=None if self._owns_session else (_single_send,),
             ) as response:
                 body = await response.read()
                 location = None
@@ -161,14 +170,17 @@ class Transport:
                 )
         except (asyncio.TimeoutError, TimeoutError):
             raise APITimeoutError(f"no complete answer within {self._timeout.total}s") from None
-        except _ResendRefused as exc:
-            raise self._connection_error(exc.first) from None
+        except _ResendRefused:
+            raise APIConnectionError("the connection closed before the answer came") from None
         except aiohttp.ClientError as exc:
-            raise self._connection_error(exc) from None
+            detail = f"{type(exc).__name__}: {exc}".replace(self._secret, "<redacted>")
+            raise APIConnectionError(detail) from None
+        finally:
+            _current_call.reset(token)
 
-    def _connection_error(self, exc: BaseException | None) -> APIConnectionError:
-        detail = f"{type(exc).__name__}: {exc}" if exc is not None else "connection lost"
-        return APIConnectionError(detail.replace(self._secret, "<redacted>"))
+    def _same_origin(self, url: URL) -> bool:
+        origin = self._origin
+        return url.host == origin.host and url.port == origin.port and url.scheme == origin.scheme
 
     async def aclose(self) -> None:
         if self._owns_session and self._session is not None:

@@ -61,8 +61,10 @@ def _resolve_key(api_key: str | None) -> str:
         raise KeyAPIError(
             "no API key: pass api_key=... or set KEYAPI_API_KEY (KEYAPI_TOKEN is read too)"
         )
-    if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n"):
-        raise InvalidParameterError("api_key", "must be a string without spaces or newlines")
+    if not isinstance(key, str) or not (key.isascii() and key.isprintable()) or " " in key:
+        raise InvalidParameterError(
+            "api_key", "must be printable ASCII without spaces (keys look like sk_live_...)"
+        )
     return key
 
 
@@ -115,9 +117,11 @@ class _Passage:
 
     async def wait_for_slot(self) -> None:
         client = self._client
-        if client._limiter is not None:
-            await client._limiter.acquire()
-            self._slot = asyncio.get_running_loop().time()
+        limiter = client._limiter
+        if isinstance(limiter, RateLimiter):
+            self._slot = await limiter.acquire()
+        elif limiter is not None:
+            await limiter.acquire()
         client._ensure_open()
 
     def sent(self) -> None:
@@ -126,8 +130,8 @@ class _Passage:
         client.usage.requests += 1
         self.was_sent = True
         if isinstance(client._limiter, RateLimiter):
-            # A cold connection (TCP, TLS) delays this request past its slot; the later ones,
-            # on warm connections, must not catch up with it in the server's window.
+            # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
+            # the later ones must not catch up with it in the server's window.
             client._limiter.slip(asyncio.get_running_loop().time() - self._slot)
 
 
@@ -155,7 +159,7 @@ class KeyAPI:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        qps: float | None = _DEFAULT_QPS,
+        qps: float | None = 10.0,
         max_retries: int = 4,
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 30.0,
@@ -182,7 +186,7 @@ class KeyAPI:
             max_delay=max_delay,
         )
         if limiter is not None:
-            if qps is not None and qps != _DEFAULT_QPS:
+            if qps is not None and qps != _DEFAULT_QPS:  # 10.0 is the signature's default
                 raise InvalidParameterError("qps", "set the rate on the limiter you pass, not here")
             self._limiter: Limiter | None = limiter
         else:
@@ -269,15 +273,16 @@ class KeyAPI:
                 break
             url, params = answer.location, None  # each hop is a request: paced and counted
         else:
-            raise APIConnectionError(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
+            loop = APIConnectionError(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
+            loop.retryable = False  # a loop would only buy the same hops again
+            raise loop
         try:
             result = endpoint.decoder.decode(
                 answer.status, answer.body, retry_after=answer.retry_after
             )
         except RateLimitError as exc:
             if isinstance(self._limiter, RateLimiter):
-                wait = exc.retry_after if exc.retry_after is not None else self._retry.max_delay
-                self._limiter.rate_limited(min(wait, self._retry.max_delay))
+                self._limiter.rate_limited(self._retry.hold_after(exc.retry_after))
             raise
         self.usage.credits += 1
         return result

@@ -123,6 +123,7 @@ class InvalidParameterError(KeyAPIError, ValueError):
 
     def __init__(self, parameter: str, message: str) -> None:
         self.parameter = parameter
+        self.reason = message  # what is wrong and what is allowed, without the name
         super().__init__(f"{parameter}: {message}")
 
 

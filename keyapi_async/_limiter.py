@@ -57,15 +57,17 @@ class RateLimiter:
         self._changed = -math.inf  # when `rate` last moved
         self._recent: deque[float] = deque()  # slots of the last second, to estimate on 429
 
-    async def acquire(self) -> None:
-        """Wait for the next start slot."""
+    async def acquire(self) -> float:
+        """Wait for the next start slot; returns the slot's time on the event loop's clock."""
         now = asyncio.get_running_loop().time()
         slot = self._take_slot(now)
         if slot > now:
             await asyncio.sleep(slot - now)
+        return slot
 
     def slip(self, late: float) -> None:
-        """A request went out `late` seconds after its slot: move the schedule back as much.
+        """A request went out `late` seconds after its slot (a late wake-up, a cold connection):
+        move the schedule back as much.
 
         Slots already handed out keep their times; later ones keep their distance from the late
         request, so the server never sees them bunch up behind it.
@@ -73,10 +75,10 @@ class RateLimiter:
         if late > SLIP_THRESHOLD:
             self._next_slot += late
 
-    def rate_limited(self, retry_after: float | None) -> None:
-        """The server answered 429: slow to below its apparent limit and let its window drain."""
-        now = asyncio.get_running_loop().time()
-        self._on_rate_limited(now, retry_after)
+    def rate_limited(self, hold: float) -> None:
+        """The server answered 429: slow to below its apparent limit, and hold every start for
+        `hold` seconds (its Retry-After) so that its window drains."""
+        self._on_rate_limited(asyncio.get_running_loop().time(), hold)
 
     def _take_slot(self, now: float) -> float:
         if self.rate < self.qps:
@@ -89,12 +91,14 @@ class RateLimiter:
             self._recent.popleft()
         return slot
 
-    def _on_rate_limited(self, now: float, retry_after: float | None) -> None:
+    def _on_rate_limited(self, now: float, hold: float) -> None:
         started = sum(1 for slot in self._recent if now - 1.0 < slot <= now)
-        estimate = max(started - 1, 1)  # the server let through one fewer than it counted
+        # The server let through one fewer than it counted. Few starts say little about its limit
+        # (another client may share the plan), so one 429 never more than halves the rate.
+        estimate = max(started - 1, self.rate / 2)
         self.rate = max(MIN_QPS, min(self.rate, estimate * BACK_OFF))
         self._changed = now
-        self._next_slot = max(self._next_slot, now + (retry_after or 1.0))
+        self._next_slot = max(self._next_slot, now + hold)
 
     def __repr__(self) -> str:
         if self.rate < self.qps:

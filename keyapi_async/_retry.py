@@ -24,10 +24,18 @@ logger = logging.getLogger("keyapi_async")
 _testing = False
 
 
-def set_testing(enabled: bool) -> None:
-    """Testing mode: retries happen at once, without sleeping. For your own test suites."""
+def set_testing(enabled: bool) -> bool:
+    """Testing mode: retries and 429 holds happen at once, without sleeping. For test suites.
+
+    Returns the previous setting, so a fixture can restore it.
+    """
     global _testing
-    _testing = enabled
+    previous, _testing = _testing, enabled
+    return previous
+
+
+def is_testing() -> bool:
+    return _testing
 
 
 def _is_final(exc: BaseException) -> bool:
@@ -39,6 +47,12 @@ class RetryPolicy:
     max_retries: int
     base_delay: float
     max_delay: float
+
+    def hold_after(self, retry_after: float | None) -> float:
+        """How long a 429 holds every request of the client: Retry-After, capped."""
+        if _testing:
+            return 0.0
+        return min(self.max_delay if retry_after is None else retry_after, self.max_delay)
 
     def _waits(self) -> Generator[float, BaseException | None, None]:
         exc = yield 0.0  # backoff primes the generator with send(None)

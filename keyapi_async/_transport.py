@@ -33,7 +33,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 class Limiter(Protocol):
     """Anything that paces: `await limiter.acquire()` returns when a request may start."""
 
-    async def acquire(self) -> None: ...
+    async def acquire(self) -> object: ...
 
 
 class Passage(Protocol):

@@ -108,13 +108,20 @@ def test_limiter_backs_off_below_the_servers_limit_then_recovers() -> None:
     now = 100.0
     for _ in range(10):  # a second of starts at 10/s
         now = limiter._take_slot(now)
-    limiter._on_rate_limited(now, retry_after=1.0)
+    limiter._on_rate_limited(now, hold=1.0)
     assert limiter.rate == pytest.approx(9 * 0.95)  # estimated limit 9, minus 5%
     assert limiter._take_slot(now) >= now + 1.0  # everyone waits out Retry-After
     limiter._take_slot(now + 5)
     assert 9 * 0.95 < limiter.rate < 10  # climbs back at 1% a second ...
     limiter._take_slot(now + 300)
     assert limiter.rate == 10  # ... up to qps
+
+
+def test_a_lone_429_never_more_than_halves_the_rate() -> None:
+    limiter = RateLimiter(10)
+    start = limiter._take_slot(100.0)  # one start in the last second: says little of the limit
+    limiter._on_rate_limited(start, hold=0.0)
+    assert limiter.rate == pytest.approx(10 / 2 * 0.95)
 
 
 async def test_adaptive_pacing_under_a_lower_server_limit() -> None:
@@ -133,3 +140,16 @@ async def test_adaptive_pacing_under_a_lower_server_limit() -> None:
         assert client.usage.requests == len(fake.requests)
     # A generous bound: a client that kept on at 40/s would be shut out by the server's window.
     assert elapsed < 150 / 20 * 1.5
+
+
+async def test_a_redirect_loop_is_not_retried() -> None:
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(LIST)
+
+    async with (
+        serve({LIST: loop}) as origin,
+        KeyAPI("k", base_url=origin, qps=None, max_retries=3) as client,
+    ):
+        with pytest.raises(APIConnectionError, match="redirects"):
+            await client.influencers.list(region="US")
+        assert client.usage.requests == 4  # one attempt of four hops, not four attempts

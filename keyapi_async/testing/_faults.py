@@ -47,7 +47,7 @@ class RequestRecord:
 
     status 0 means no HTTP answer (DROP, or still in flight); code is the envelope code
     the client could read, None when there is none (DROP, TRUNCATE, GARBAGE, STALL).
-    `headers` holds the request headers with Authorization replaced by "<redacted>".
+    `headers` holds the request headers with Authorization replaced by `"<redacted>"`.
     """
 
     path: str

@@ -105,14 +105,18 @@ def make_influencer(rng: random.Random, uid: str, handle: str, nick: str) -> tup
 
     followers = int(10 ** (2 + 5 * r()))
     following = int(10 ** (1 + 2.5 * r()))
-    n_videos = int(r() * 61) if active else 0
+    # Everyone has at least one video and one livestream, so that any sandbox pull finds some.
+    n_videos = max(1, int(r() * 61)) if active else 1
+    recent = n_videos if active else 0
     posts = n_videos + int(r() * r() * 600)
     views = int(followers * (0.5 + 40 * r())) if posts else 0
     digg = int(views * (0.02 + 0.1 * r()))
     f1, f7, f30, f90 = _increments(rng, followers, active)
     d1, d7, d30, d90 = _increments(rng, digg, active)
 
-    n_live = int(r() * 26) if live_sells else (int(r() * 4) if active and r() < 0.2 else 0)
+    n_live = (
+        max(1, int(r() * 26)) if live_sells else (1 + int(r() * 4) if active and r() < 0.2 else 1)
+    )
     products = 1 + int(r() * 300) if sales_flag else 0
     products_30d = int(products * r())
     sale_cnt = int(products * (5 + 200 * r())) if sells else 0
@@ -145,9 +149,10 @@ def make_influencer(rng: random.Random, uid: str, handle: str, nick: str) -> tup
         "ec_score": round(10 * r(), 2) if r() < 0.9 else 0.0,
         "first_crawl_dt": crawl.year * 10000 + crawl.month * 100 + crawl.day,
         "gender": gender,
-        "influencer_video_duration_level": _histogram(rng, t.DURATION_KEYS, n_videos),
-        "influencer_video_publish_hour": _histogram(rng, t.HOUR_KEYS, n_videos),
-        "influencer_video_publish_week": _histogram(rng, t.WEEK_KEYS, n_videos),
+        # The histograms cover recent videos: an inactive account's are empty.
+        "influencer_video_duration_level": _histogram(rng, t.DURATION_KEYS, recent),
+        "influencer_video_publish_hour": _histogram(rng, t.HOUR_KEYS, recent),
+        "influencer_video_publish_week": _histogram(rng, t.WEEK_KEYS, recent),
         "interaction_rate": round(0.01 + 0.24 * r(), 2) if active and views else 0.0,
         "language": language,
         "most_category_product": most_category_product,

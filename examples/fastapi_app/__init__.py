@@ -1,0 +1,1 @@
+"""FastAPI example: one KeyAPI client owned by the app's lifespan (see app.py)."""

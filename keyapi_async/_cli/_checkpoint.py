@@ -1,0 +1,103 @@
+"""The resume checkpoint: `<output>.checkpoint`, a small JSON file beside the output.
+
+It is replaced atomically (temporary file + os.replace) after each page's lines were written and
+flushed, so it never claims a page the output does not hold. It records:
+
+- `fingerprint`: a hash of everything that decides the records (endpoint, query, page size,
+  start page, limit, max pages, format, server); `command` holds the same values readably, so a
+  refusal can say what changed. Concurrency, QPS, budget and progress do not count;
+- `last_page`, `pages`, `items`: the last page written, how many pages and records are written;
+- `bytes`: the output's size just after that page. Resuming truncates the output to it, which
+  drops any tail no checkpoint recorded (a page cut short by SIGKILL), so nothing is duplicated;
+- `complete`: the run reached the end of its list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ._errors import UsageError
+
+__all__ = ["Checkpoint", "checkpoint_path", "fingerprint", "load", "remove", "save"]
+
+VERSION = 1
+
+
+class Checkpoint(msgspec.Struct, kw_only=True):
+    version: int = VERSION
+    fingerprint: str
+    command: dict[str, Any]
+    last_page: int | None = None
+    pages: int = 0
+    items: int = 0
+    bytes: int = 0
+    complete: bool = False
+
+
+def checkpoint_path(output: Path) -> Path:
+    return output.with_name(output.name + ".checkpoint")
+
+
+def fingerprint(command: dict[str, Any]) -> str:
+    canonical = msgspec.json.encode(command, order="sorted")
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def load(path: Path) -> Checkpoint | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        checkpoint = msgspec.json.decode(data, type=Checkpoint)
+    except msgspec.MsgspecError as exc:
+        raise UsageError(
+            f"{path} is not a readable checkpoint ({exc}); delete it to start over"
+        ) from None
+    if checkpoint.version != VERSION:
+        raise UsageError(
+            f"{path} was written by another version (format {checkpoint.version}); "
+            "delete it to start over"
+        )
+    return checkpoint
+
+
+def save(path: Path, checkpoint: Checkpoint) -> None:
+    """Replace the checkpoint atomically: a reader (or a resumed run) sees the old or the new."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(msgspec.json.encode(checkpoint) + b"\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def describe_change(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """`name: old -> new` for the values that differ, e.g. for a refusal message."""
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if isinstance(before, dict) and isinstance(after, dict):
+            inner = describe_change(before, after)
+            if inner:
+                changes.append(inner)
+        elif before != after:
+            changes.append(f"{key}: {_show(before)} -> {_show(after)}")
+    return ", ".join(changes)
+
+
+def _show(value: Any) -> str:
+    return "(unset)" if value is None else str(value)

@@ -1,0 +1,259 @@
+"""Running one parsed command: key, sandbox, client, job, output, checkpoint, progress, signals.
+
+Signals: the first SIGINT or SIGTERM stops starting pages; the pages already in flight are
+awaited, written and checkpointed (they are paid for), then the run exits 130. So a resumed run
+buys no page twice. A second signal cancels what is still in flight at once (exit 130 too); the
+checkpoint then still names the last page written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from .._client import KeyAPI
+from ._checkpoint import (
+    Checkpoint,
+    checkpoint_path,
+    describe_change,
+    fingerprint,
+    load,
+    remove,
+    save,
+)
+from ._errors import PROG, MissingKeyError, UsageError
+from ._jobs import DetailJob, Job, PagedJob, read_ids_file
+from ._options import Signature
+from ._output import Sink
+from ._progress import Progress
+from ._window import PageWindow
+
+__all__ = ["SANDBOX_INFLUENCERS", "SANDBOX_SEED", "Runner"]
+
+# The sandbox dataset: 10,000 influencers of which 6,202 are in the US, each with its videos,
+# livestreams and rankings generated on demand. Built in about 0.3 s.
+SANDBOX_INFLUENCERS = 10_000
+SANDBOX_SEED = 0
+_OFF = frozenset({"0", "off", "none"})
+
+
+def _number(raw: str | None, kind: type[int] | type[float]) -> Any:
+    """`raw` converted, or unchanged when it does not convert (the SDK then refuses it)."""
+    if raw is None:
+        return None
+    try:
+        return kind(raw.strip())
+    except ValueError:
+        return raw
+
+
+class Runner:
+    """One command run. `signals` counts SIGINT/SIGTERM received; see the module doc."""
+
+    def __init__(self, args: argparse.Namespace, stderr: TextIO) -> None:
+        self.args = args
+        self.stderr = stderr
+        self.signals = 0
+        self.output: Path | None = None if args.output in (None, "-") else Path(args.output)
+        self.state: Checkpoint | None = None
+        self.window: PageWindow[Any] | None = None
+        self.progress: Progress | None = None
+
+    # --- signals and reporting -----------------------------------------------------
+
+    def request_stop(self) -> None:
+        """First signal: start no new page, finish the ones in flight."""
+        if self.window is not None:
+            self.window.stop()
+        if self.progress is not None:
+            self.progress.note = "stopping after the pages in flight (again to abort)"
+
+    def whereabouts(self) -> str:
+        """What is on disk and how to continue, for an error or interruption line."""
+        state = self.state
+        if state is None:
+            return ""  # not started: nothing sent, nothing written
+        if state.pages == 0:
+            return "nothing was written"
+        if self.output is None:
+            return f"{state.items} records were written to stdout"
+        return (
+            f"{state.items} records written to {self.output}; rerun the same command "
+            f"with --resume to continue from page {(state.last_page or 0) + 1}"
+        )
+
+    # --- the run -------------------------------------------------------------------
+
+    async def run(self) -> int:
+        args = self.args
+        signature: Signature = args.signature
+        if args.resume and self.output is None:
+            raise UsageError("--resume needs --output FILE: the checkpoint is kept beside it")
+        if args.sandbox and args.base_url:
+            raise UsageError("--sandbox runs against an embedded fake API: drop --base-url")
+        query = {
+            param.name: param.convert(raw)
+            for param in signature.query_params
+            if (raw := getattr(args, param.name)) is not None
+        }
+        stack = contextlib.AsyncExitStack()  # the sandbox, then the client: closed in reverse
+        try:
+            client, source = await self._connect(stack, signature)
+            job = self._job(client, signature, query)
+            return await self._pull(client, job, source)
+        finally:
+            await stack.aclose()
+
+    async def _connect(
+        self, stack: contextlib.AsyncExitStack, signature: Signature
+    ) -> tuple[KeyAPI, str]:
+        args = self.args
+        options: dict[str, Any] = {}
+        if args.qps is not None:
+            options["qps"] = None if args.qps.strip().lower() in _OFF else _number(args.qps, float)
+        for name, kind in (("max_credits", int), ("max_retries", int), ("timeout", float)):
+            value = getattr(args, name)
+            if value is not None:
+                options[name] = _number(value, kind)
+        if not signature.paginated:
+            options["detail_batch_size"] = _number(args.batch_size, int)
+        if args.sandbox:
+            from ..testing import FakeKeyAPI  # only now: aiohttp.web and the dataset cost time
+
+            fake = FakeKeyAPI(influencers=SANDBOX_INFLUENCERS, seed=SANDBOX_SEED)
+            await stack.enter_async_context(fake)
+            options.setdefault("qps", None)  # the sandbox has no plan to stay under
+            client = KeyAPI(fake.api_key, base_url=fake.url, **options)
+            source = f"sandbox(seed={SANDBOX_SEED}, influencers={SANDBOX_INFLUENCERS})"
+        else:
+            key = args.api_key or os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
+            if not key:
+                raise MissingKeyError(
+                    "no API key: set KEYAPI_API_KEY (or pass --api-key), or try --sandbox"
+                )
+            client = KeyAPI(key, base_url=args.base_url, **options)
+            source = client.base_url
+        await stack.enter_async_context(client)
+        return client, source
+
+    def _job(self, client: KeyAPI, signature: Signature, query: dict[str, Any]) -> Job:
+        args = self.args
+        group = args.group
+        if signature.paginated:
+            paging = {
+                param.name: param.convert(raw)
+                for param in signature.paging_params
+                if (raw := getattr(args, param.name)) is not None
+            }
+            return PagedJob(client, group, signature, query, paging)
+        try:
+            file_ids = read_ids_file(args.ids_file) if args.ids_file else []
+        except OSError as exc:
+            raise UsageError(f"cannot read --ids-file {args.ids_file}: {exc.strerror}") from None
+        concurrency = _number(args.concurrency, int)
+        return DetailJob(client, group, signature, query, file_ids, concurrency)
+
+    def _start_state(self, identity: dict[str, Any], ckpt: Path | None) -> Checkpoint | None:
+        """The checkpoint to continue from, a fresh one, or None when there is nothing to do."""
+        fresh = Checkpoint(fingerprint=fingerprint(identity), command=identity)
+        existing = load(ckpt) if ckpt is not None else None
+        if ckpt is None or existing is None:
+            return fresh
+        if not self.args.resume:
+            if not existing.complete:
+                raise UsageError(
+                    f"{ckpt} holds an unfinished run ({existing.items} records, up to page "
+                    f"{existing.last_page}): add --resume to continue it, or delete the "
+                    "checkpoint to start over"
+                )
+            remove(ckpt)  # a finished run's: this run starts over
+            return fresh
+        if existing.fingerprint != fresh.fingerprint:
+            change = describe_change(existing.command, identity) or "parameters differ"
+            raise UsageError(
+                f"{ckpt} was made by a different command ({change}): rerun that command "
+                "with --resume, or delete the checkpoint to start over"
+            )
+        assert self.output is not None
+        size = self.output.stat().st_size if self.output.exists() else -1
+        if existing.complete:
+            return None
+        if size < existing.bytes:
+            raise UsageError(
+                f"{self.output} is shorter than its checkpoint records ({max(size, 0)} < "
+                f"{existing.bytes} bytes), so records are missing: delete the checkpoint "
+                "to start over"
+            )
+        return existing
+
+    async def _pull(self, client: KeyAPI, job: Job, source: str) -> int:
+        args = self.args
+        identity = {**job.identity, "format": args.format, "source": source}
+        ckpt = checkpoint_path(self.output) if self.output is not None else None
+        state = self._start_state(identity, ckpt)
+        enabled = not args.no_progress and bool(getattr(self.stderr, "isatty", bool)())
+        progress = Progress(self.stderr, client.usage, enabled=enabled, total=job.total)
+        if state is None:
+            progress.say(f"{PROG}: {self.output} is already complete; nothing to do")
+            return 0
+        resuming = state.last_page is not None
+        first = state.last_page + 1 if state.last_page is not None else job.first_page
+        try:
+            sink = Sink(self.output, args.format, job.model, keep_bytes=state.bytes)
+        except OSError as exc:
+            raise UsageError(f"cannot write {self.output}: {exc.strerror}") from None
+        self.state = state
+        self.progress = progress
+        progress.add(state.pages, state.items)
+        window: PageWindow[Any] = PageWindow(job.fetch, first, job.last_page, job.concurrency)
+        self.window = window
+        if self.signals:
+            window.stop()
+        started = time.monotonic()
+        complete = first > job.last_page
+        try:
+            if resuming and self.output is not None:
+                job.resumed(self.output, args.format)
+            progress.start()
+            while not complete:
+                got = await window.next()
+                if got is None:
+                    break
+                page_num, (records, _) = got
+                items, complete = job.accept(page_num, records, state.items)
+                sink.write(items)
+                state.last_page = page_num
+                state.pages += 1
+                state.items += len(items)
+                state.bytes = sink.size
+                state.complete = complete
+                if ckpt is not None:
+                    save(ckpt, state)  # after the page is written: it never claims too much
+                progress.add(1, len(items))
+            if complete:
+                sink.finish()
+                state.bytes = sink.size
+        finally:
+            await window.aclose()
+            await progress.close()
+            sink.close()
+        if not complete:
+            self.stderr.write(f"{PROG}: interrupted: {self.whereabouts()}\n")
+            return 130
+        if ckpt is not None:
+            if args.resume:
+                state.complete = True
+                save(ckpt, state)
+            else:
+                remove(ckpt)
+        where = self.output or "stdout"
+        progress.say(
+            f"{PROG}: {state.items:,} records ({state.pages:,} pages) -> {where} | "
+            f"{client.usage.credits:,} credits, {client.usage.retries:,} retries, "
+            f"{time.monotonic() - started:.1f}s"
+        )
+        return 0

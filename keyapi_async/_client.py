@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import math
 import os
-import urllib.parse
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -27,6 +25,7 @@ from ._errors import (
     RateLimitError,
 )
 from ._limiter import RateLimiter
+from ._params import finite_number, shown, whole
 from ._resources import Influencers
 from ._retry import RetryPolicy
 from ._transport import Answer, Limiter, Transport
@@ -55,13 +54,19 @@ class Usage:
 
 def _resolve_key(api_key: str | None) -> str:
     if api_key is None:
-        api_key = os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
-    key = api_key
-    if not key:
-        raise KeyAPIError(
-            "no API key: pass api_key=... or set KEYAPI_API_KEY (KEYAPI_TOKEN is read too)"
+        key = os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
+        if not key:
+            raise KeyAPIError(
+                "no API key: pass api_key=... or set KEYAPI_API_KEY (KEYAPI_TOKEN is read too)"
+            )
+    elif not isinstance(api_key, str) or not api_key:
+        raise InvalidParameterError(
+            "api_key", "must be a non-empty string; leave it unset to read KEYAPI_API_KEY"
         )
-    if not isinstance(key, str) or not (key.isascii() and key.isprintable()) or " " in key:
+    else:
+        key = api_key
+    if not (key.isascii() and key.isprintable()) or " " in key:
+        # Never shown: even a malformed key is a secret.
         raise InvalidParameterError(
             "api_key", "must be printable ASCII without spaces (keys look like sk_live_...)"
         )
@@ -76,33 +81,31 @@ def _is_loopback(host: str) -> bool:
 
 
 def _check_base_url(url: Any, *, allow_insecure_http: bool) -> str:
-    parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
-    if parsed is None or parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
-        raise InvalidParameterError("base_url", f"must be an http(s) URL, got {url!r}")
-    insecure = parsed.scheme.lower() == "http" and not _is_loopback(parsed.hostname)
-    if insecure and not allow_insecure_http:
+    try:
+        parsed = URL(url) if isinstance(url, str) else None
+        host, port = (parsed.host, parsed.port) if parsed is not None else (None, None)
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidParameterError("base_url", f"is not a valid URL ({exc})") from None
+    if parsed is None or parsed.scheme not in ("http", "https") or not host or port is None:
+        raise InvalidParameterError("base_url", f"must be an http(s) URL, got {shown(url)}")
+    if parsed.scheme == "http" and not _is_loopback(host) and not allow_insecure_http:
         raise InvalidParameterError(
             "base_url",
-            f"plain http to {parsed.hostname} would send the API key in clear text; "
+            f"plain http to {host} would send the API key in clear text; "
             "use https, or pass allow_insecure_http=True",
         )
     return str(url)
 
 
-def _number(name: str, value: Any, *, low: float, allow_zero: bool) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < low or (not allow_zero and value == low):
-        bound = f">= {low:g}" if allow_zero else f"> {low:g}"
-        raise InvalidParameterError(name, f"must be a number {bound}, got {value!r}")
+def _seconds(name: str, value: Any, *, allow_zero: bool) -> float:
+    if not finite_number(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidParameterError(name, f"must be a finite number {bound}, got {shown(value)}")
     return float(value)
 
 
 def _count(name: str, value: Any, *, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise InvalidParameterError(name, f"must be an integer >= {low}, got {value!r}")
-    if high is not None and value > high:
-        raise InvalidParameterError(name, f"must be an integer {low}..{high}, got {value!r}")
-    return value
+    return whole(name, value, low, high)
 
 
 class _Passage:
@@ -174,8 +177,8 @@ class KeyAPI:
         if base_url is None:
             base_url = os.environ.get("KEYAPI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        base_delay = _number("retry_base_delay", retry_base_delay, low=0, allow_zero=True)
-        max_delay = _number("retry_max_delay", retry_max_delay, low=0, allow_zero=True)
+        base_delay = _seconds("retry_base_delay", retry_base_delay, allow_zero=True)
+        max_delay = _seconds("retry_max_delay", retry_max_delay, allow_zero=True)
         if base_delay > max_delay:
             raise InvalidParameterError(
                 "retry_base_delay", f"must be <= retry_max_delay ({base_delay:g} > {max_delay:g})"
@@ -186,6 +189,8 @@ class KeyAPI:
             max_delay=max_delay,
         )
         if limiter is not None:
+            if not callable(getattr(limiter, "acquire", None)):
+                raise InvalidParameterError("limiter", "must have an async acquire() method")
             if qps is not None and qps != _DEFAULT_QPS:  # 10.0 is the signature's default
                 raise InvalidParameterError("qps", "set the rate on the limiter you pass, not here")
             self._limiter: Limiter | None = limiter
@@ -195,7 +200,7 @@ class KeyAPI:
             None if max_credits is None else _count("max_credits", max_credits, low=1)
         )
         self.detail_batch_size = _count("detail_batch_size", detail_batch_size, low=1, high=100)
-        timeout_s = _number("timeout", timeout, low=0, allow_zero=False)
+        timeout_s = _seconds("timeout", timeout, allow_zero=False)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise InvalidParameterError("session", "must be an aiohttp.ClientSession")
         self._transport = Transport(

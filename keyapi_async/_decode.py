@@ -57,11 +57,9 @@ class ResponseDecoder(Generic[T]):
             try:
                 envelope = self._typed.decode(body)
             except msgspec.ValidationError:
-                return self._slow_path(body)
-            except msgspec.DecodeError as exc:
-                raise ResponseDecodeError(
-                    f"the answer is not JSON ({exc})", retryable=True
-                ) from None
+                return self._slow_path(body, retry_after)
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                raise _not_json(body, exc) from None
             if envelope.code != 0:
                 raise _status_error(status, envelope, retry_after)
             return envelope.data or [], envelope.requestId
@@ -74,12 +72,12 @@ class ResponseDecoder(Generic[T]):
             )
         raise _status_error(status, loose, retry_after)
 
-    def _slow_path(self, body: bytes) -> tuple[list[T], str | None]:
+    def _slow_path(self, body: bytes, retry_after: float | None) -> tuple[list[T], str | None]:
         envelope = _loose_or_none(body)
         if envelope is None:
             raise ResponseDecodeError("the answer is not the API's JSON envelope", retryable=False)
         if envelope.code != 0:
-            raise _status_error(200, envelope, None)
+            raise _status_error(200, envelope, retry_after)
         data = envelope.data
         if data is None:
             return [], envelope.requestId
@@ -113,8 +111,18 @@ class ResponseDecoder(Generic[T]):
 def _loose_or_none(body: bytes) -> _LooseEnvelope | None:
     try:
         return _loose_decoder.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
+
+
+def _not_json(body: bytes, exc: Exception) -> ResponseDecodeError:
+    """Retry a body cut short or not JSON at all (a gateway's page): another try may get a whole
+    answer. A whole JSON text with a flaw inside (bad UTF-8, a lone surrogate) would come again."""
+    cut_short = "truncated" in str(exc)
+    not_json_at_all = not body.lstrip().startswith((b"{", b"["))
+    return ResponseDecodeError(
+        f"the answer is not valid JSON ({exc})", retryable=cut_short or not_json_at_all
+    )
 
 
 def _status_error(

@@ -1,9 +1,12 @@
 """Client-side pacing: at most `qps` request starts in any sliding second, adapting down on 429.
 
-Starts are spaced evenly on a fixed schedule (a GCRA): each caller takes the next slot, one
-interval after the previous slot, or now if the schedule has fallen behind. Evenly spaced starts
-never put more than qps into any second, and because slots follow the schedule rather than the
-moment a sleeper happened to wake, the rate does not drift below the setting.
+Starts are spaced evenly on a fixed schedule (a GCRA): callers take turns, first come first
+served, and each starts one interval after the previous start's slot, or now if the schedule has
+fallen behind. Evenly spaced starts never put more than qps into any second, and because slots
+follow the schedule rather than the moment a sleeper happened to wake, the rate does not drift
+below the setting. A start later than its slot by more than wake-up noise (a stalled event loop,
+a cold connection: see `slip`) moves the schedule back with it, and since a slot is only decided
+when its caller's turn comes, no later caller can bunch up behind the late one.
 
 Why not aiolimiter: AsyncLimiter(qps, 1) is a bucket of capacity qps that lets ~2 x qps through a
 sliding second; AsyncLimiter(1, 1/qps) spaces starts but re-times each one from a late wake-up,
@@ -26,8 +29,10 @@ import math
 from collections import deque
 
 from ._errors import InvalidParameterError
+from ._params import finite_number
 
 __all__ = ["RateLimiter"]
+
 
 HEADROOM = 1.015
 BACK_OFF = 0.95  # of the estimated server limit
@@ -39,31 +44,35 @@ SLIP_THRESHOLD = 0.002  # seconds; below this a late start is event-loop noise
 class RateLimiter:
     """Paces request starts to `qps` per second. Share one between clients to share a plan's QPS.
 
-    `rate` is the pace in force: `qps`, or less after the server answered 429. A caller
-    cancelled while waiting gives up its slot rather than handing it back, so the rate can only
-    err low.
+    `rate` is the pace in force: `qps`, or less after the server answered 429. Create it in the
+    event loop that uses it.
     """
 
-    __slots__ = ("_changed", "_next_slot", "_recent", "qps", "rate")
+    __slots__ = ("_changed", "_next_slot", "_recent", "_turn", "qps", "rate")
 
     def __init__(self, qps: float) -> None:
-        if isinstance(qps, bool) or not isinstance(qps, (int, float)) or not math.isfinite(qps):
-            raise InvalidParameterError("qps", f"must be a number > 0, got {qps!r}")
-        if qps <= 0:
-            raise InvalidParameterError("qps", f"must be > 0 (None switches pacing off), got {qps}")
+        if not finite_number(qps) or qps <= 0:
+            raise InvalidParameterError(
+                "qps", f"must be a finite number > 0 (None switches pacing off), got {qps!r}"
+            )
         self.qps = float(qps)
         self.rate = self.qps
         self._next_slot = -math.inf
         self._changed = -math.inf  # when `rate` last moved
-        self._recent: deque[float] = deque()  # slots of the last second, to estimate on 429
+        self._recent: deque[float] = deque()  # starts of the last second, to estimate on 429
+        self._turn = asyncio.Lock()  # FIFO: a slot is decided only when its caller's turn comes
 
     async def acquire(self) -> float:
-        """Wait for the next start slot; returns the slot's time on the event loop's clock."""
-        now = asyncio.get_running_loop().time()
-        slot = self._take_slot(now)
-        if slot > now:
-            await asyncio.sleep(slot - now)
-        return slot
+        """Wait for the next start slot; returns the start's time on the event loop's clock."""
+        loop = asyncio.get_running_loop()
+        async with self._turn:
+            now = loop.time()
+            slot = self._slot_at(now)
+            while now < slot:
+                await asyncio.sleep(slot - now)
+                now = loop.time()
+                slot = max(slot, self._next_slot)  # moved back meanwhile by a slip or a 429
+            return self._started(slot, now)
 
     def slip(self, late: float) -> None:
         """A request went out `late` seconds after its slot (a late wake-up, a cold connection):
@@ -80,16 +89,26 @@ class RateLimiter:
         `hold` seconds (its Retry-After) so that its window drains."""
         self._on_rate_limited(asyncio.get_running_loop().time(), hold)
 
-    def _take_slot(self, now: float) -> float:
+    def _slot_at(self, now: float) -> float:
+        """The next slot for a caller whose turn it is at `now`."""
         if self.rate < self.qps:
             self.rate = min(self.qps, self.rate * RECOVERY ** (now - self._changed))
             self._changed = now
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + HEADROOM / self.rate
-        self._recent.append(slot)
-        while self._recent and self._recent[0] <= slot - 1.0:
+        return max(now, self._next_slot)
+
+    def _started(self, slot: float, now: float) -> float:
+        """Book a start at `now` for `slot`: the schedule follows the slot unless `now` is late."""
+        start = now if now - slot > SLIP_THRESHOLD else slot
+        self._next_slot = start + HEADROOM / self.rate
+        self._recent.append(start)
+        while self._recent and self._recent[0] <= start - 1.0:
             self._recent.popleft()
-        return slot
+        return start
+
+    def _take_slot(self, now: float) -> float:
+        """Book the next slot at `now` without waiting (for tests of the schedule)."""
+        slot = self._slot_at(now)
+        return self._started(slot, slot)
 
     def _on_rate_limited(self, now: float, hold: float) -> None:
         started = sum(1 for slot in self._recent if now - 1.0 < slot <= now)

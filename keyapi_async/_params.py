@@ -80,8 +80,30 @@ class SalesFlag(IntEnum):
     SHOWCASE = 4
 
 
+MAX_INT = 2**63 - 1  # the API's integers are 64-bit: a larger one would only buy a 400
+MAX_ID_DIGITS = 32  # TikTok IDs have 19 or so
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def finite_number(value: Any) -> bool:
+    """An int or float that is finite as a float (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def shown(value: Any) -> str:
+    """repr for an error message, short, and safe for ints too long to print."""
+    if _is_int(value) and value.bit_length() > 200:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def text(name: str, value: Any) -> str:
@@ -99,30 +121,39 @@ _DIGITS = re.compile(r"[0-9]+")
 
 def numeric_id(name: str, value: Any) -> str:
     """A numeric user ID, as a string or an int."""
-    if _is_int(value) and value >= 0:
+    if _is_int(value) and 0 <= value < 10**MAX_ID_DIGITS:
         return str(value)
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return value.strip()
+    wire = value.strip() if isinstance(value, str) else ""
+    if _DIGITS.fullmatch(wire) and len(wire) <= MAX_ID_DIGITS:
+        return wire
     hint = " (a handle goes in unique_id/unique_ids)" if isinstance(value, str) else ""
-    raise InvalidParameterError(name, f"must be a numeric user ID, got {value!r}{hint}")
+    raise InvalidParameterError(name, f"must be a numeric user ID, got {shown(value)}{hint}")
 
 
 def handle(name: str, value: Any) -> str:
     """A TikTok handle without the leading @."""
     wire = text(name, value).strip().removeprefix("@")
     if not wire or "," in wire:
-        raise InvalidParameterError(name, f"must be a handle like 'bible._.verse', got {value!r}")
+        raise InvalidParameterError(
+            name, f"must be a handle like 'bible._.verse', got {shown(value)}"
+        )
     return wire
 
 
-def integer(lo: int, hi: int | None = None) -> Validator:
+def whole(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     """An int in lo..hi (hi None: no upper bound). Booleans are refused: True is not a count."""
+    if not _is_int(value) or value < lo or (hi is not None and value > hi):
+        unbounded = hi is None or (hi == MAX_INT and not (_is_int(value) and value > hi))
+        allowed = f">= {lo}" if unbounded else f"{lo}..{'2**63-1' if hi == MAX_INT else hi}"
+        raise InvalidParameterError(name, f"must be an integer {allowed}, got {shown(value)}")
+    return int(value)
+
+
+def integer(lo: int, hi: int = MAX_INT) -> Validator:
+    """A query parameter that is an int in lo..hi."""
 
     def check(name: str, value: Any) -> str:
-        if not _is_int(value) or value < lo or (hi is not None and value > hi):
-            allowed = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-            raise InvalidParameterError(name, f"must be an integer {allowed}, got {value!r}")
-        return str(int(value))
+        return str(whole(name, value, lo, hi))
 
     return check
 
@@ -135,7 +166,7 @@ def code(enum: type[IntEnum]) -> Validator:
     def check(name: str, value: Any) -> str:
         if not _is_int(value) or value not in values:
             raise InvalidParameterError(
-                name, f"must be one of {described} ({enum.__name__}), got {value!r}"
+                name, f"must be one of {described} ({enum.__name__}), got {shown(value)}"
             )
         return str(int(value))
 
@@ -148,16 +179,16 @@ def flag(name: str, value: Any) -> str:
         return "1" if value else "0"
     if _is_int(value) and value in (0, 1):
         return str(value)
-    raise InvalidParameterError(name, f"must be 0, 1 or a bool, got {value!r}")
+    raise InvalidParameterError(name, f"must be 0, 1 or a bool, got {shown(value)}")
 
 
 def number(name: str, value: Any) -> str:
     """A finite number >= 0."""
-    if _is_int(value) and value >= 0:
+    if _is_int(value) and 0 <= value <= MAX_INT:
         return str(value)
     if isinstance(value, float) and math.isfinite(value) and value >= 0:
         return repr(value)
-    raise InvalidParameterError(name, f"must be a finite number >= 0, got {value!r}")
+    raise InvalidParameterError(name, f"must be a finite number >= 0, got {shown(value)}")
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -175,7 +206,7 @@ def parse_date(name: str, value: Any) -> dt.date:
         except ValueError:
             pass
     raise InvalidParameterError(
-        name, f"must be a date as 'yyyy-MM-dd' or datetime.date, got {value!r}"
+        name, f"must be a date as 'yyyy-MM-dd' or datetime.date, got {shown(value)}"
     )
 
 

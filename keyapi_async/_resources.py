@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import datetime as dt
-import math
 from collections.abc import Awaitable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -35,17 +34,17 @@ MAX_PAGE_SIZE = 10  # "The maximum number of pages is 10" means page_size <= 10 
 
 def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> _Plan:
     ceiling = endpoint.max_page or 1
-    page_size = int(p.integer(1, MAX_PAGE_SIZE)("page_size", options["page_size"]))
-    start_page = int(p.integer(1, ceiling)("start_page", options["start_page"]))
-    concurrency = int(p.integer(1, MAX_CONCURRENCY)("concurrency", options["concurrency"]))
+    page_size = p.whole("page_size", options["page_size"], 1, MAX_PAGE_SIZE)
+    start_page = p.whole("start_page", options["start_page"], 1, ceiling)
+    concurrency = p.whole("concurrency", options["concurrency"], 1, MAX_CONCURRENCY)
     last_page = ceiling
     if options["max_pages"] is not None:
-        max_pages = int(p.integer(1)("max_pages", options["max_pages"]))
+        max_pages = p.whole("max_pages", options["max_pages"], 1)
         last_page = min(last_page, start_page + max_pages - 1)
     limit = None
     if options["limit"] is not None:
-        limit = int(p.integer(1)("limit", options["limit"]))
-        last_page = min(last_page, start_page + math.ceil(limit / page_size) - 1)
+        limit = p.whole("limit", options["limit"], 1)
+        last_page = min(last_page, start_page - (-limit // page_size) - 1)  # ceil, in ints
     return _Plan(page_size, start_page, last_page, limit, concurrency)
 
 
@@ -199,9 +198,9 @@ class Influencers:
         ids = p.id_list("user_ids", user_ids, p.numeric_id)
         if not ids:
             raise InvalidParameterError("user_ids", "pass at least one user ID")
-        workers = int(p.integer(1, MAX_CONCURRENCY)("concurrency", concurrency))
+        workers = p.whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
         if limit_per_user is not None:
-            p.integer(1)("limit_per_user", limit_per_user)
+            p.whole("limit_per_user", limit_per_user, 1)
         paging = {"page_size": page_size, "start_page": 1, "max_pages": None, "concurrency": 1}
 
         def pull(user_id: str) -> Paginator[T]:

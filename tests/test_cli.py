@@ -255,7 +255,7 @@ def test_detail_by_ids_file_in_the_given_order_once_each(
         (["detail"], "pass at least one ID"),
         (["list"], "the following arguments are required: --region"),
         (["list", "--region", "US", "--nope", "1"], "unrecognized arguments: --nope"),
-        (["list", "--region", "US", "--qps", "-1"], "qps: must be > 0"),
+        (["list", "--region", "US", "--qps", "-1"], "qps: must be a finite number > 0"),
         (["list", "--region", "US", "--resume"], "--resume needs --output FILE"),
         (["list", "--region", "US", "-o", "/nonexistent/dir/x.jsonl"], "cannot write"),
     ],

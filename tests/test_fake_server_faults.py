@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -252,6 +254,36 @@ async def test_log_and_reprs_never_show_the_key(session: aiohttp.ClientSession) 
         assert "300" in repr(api)
 
 
+async def test_admin_endpoints_read_and_reset_the_log(
+    api: FakeKeyAPI, session: aiohttp.ClientSession
+) -> None:
+    api.script(None, Fault.RATE_LIMIT)
+    for _ in range(2):
+        await call(session, api, LIVES, user_id="1", page_num=1, page_size=1)
+    await call(session, api, LIVES, key="sk_wrong", user_id="1", page_num=1, page_size=1)
+    # No key needed, and reading the log is not itself logged.
+    for _ in range(2):
+        async with session.get(api.url + "/__fake__/log") as resp:
+            assert (resp.status, resp.content_type) == (200, "application/json")
+            log = await resp.json()
+    assert [(e["path"], e["status"], e["code"]) for e in log] == [
+        (LIVES, 200, 0),
+        (LIVES, 429, 429),
+        (LIVES, 401, 401),
+    ]
+    assert [e["arrived"] for e in log] == [r.arrived for r in api.requests]
+    assert log == api.log_entries()
+    assert all(set(e) == {"path", "arrived", "status", "code"} for e in log)
+    async with session.post(api.url + "/__fake__/reset") as resp:
+        assert resp.status == 204
+    assert api.requests == []
+    async with session.get(api.url + "/__fake__/log") as resp:
+        assert await resp.json() == []
+    async with session.get(api.url + "/__fake__/reset") as resp:
+        assert resp.status == 405  # reset only by POST, so a stray GET cannot clear the log
+    assert api.requests == []
+
+
 async def test_request_ids_are_deterministic(session: aiohttp.ClientSession) -> None:
     ids = []
     for _ in range(2):
@@ -315,6 +347,9 @@ def test_cli_prints_ready_and_stops_on_sigterm() -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert re.fullmatch(r"READY http://127\.0\.0\.1:\d+\n", line), line
+        # The log is readable from this process too: the benchmarks' way in.
+        with urllib.request.urlopen(line.split()[1] + "/__fake__/log", timeout=5) as resp:
+            assert json.loads(resp.read()) == []
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=10)

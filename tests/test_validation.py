@@ -258,7 +258,7 @@ async def test_detail_refuses_bad_ids_and_sends_nothing(
         ({"timeout": -2.0}, "timeout", "> 0"),
         ({"retry_base_delay": 2, "retry_max_delay": 1}, "retry_base_delay", "retry_max_delay"),
         ({"retry_base_delay": -0.1}, "retry_base_delay", ">= 0"),
-        ({"detail_batch_size": 0}, "detail_batch_size", ">= 1"),
+        ({"detail_batch_size": 0}, "detail_batch_size", "1..100"),
         ({"detail_batch_size": 101}, "detail_batch_size", "1..100"),
         ({"max_credits": 0}, "max_credits", ">= 1"),
         ({"base_url": "ftp://127.0.0.1"}, "base_url", "http(s)"),

@@ -144,7 +144,7 @@ class DetailJob:
             raise InvalidParameterError(
                 "user_ids", "pass at least one ID in user_ids or unique_ids (or --ids-file)"
             )
-        self.concurrency = int(p.integer(1, MAX_CONCURRENCY)("concurrency", concurrency))
+        self.concurrency = p.whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
         size = client.detail_batch_size
         batches: list[tuple[str, list[str]]] = []
         for (kind, _), wire in wanted.items():

@@ -1,7 +1,9 @@
 """Run the fake in the foreground: `python -m keyapi_async.testing --port 0`.
 
 Prints `READY http://127.0.0.1:PORT` (flushed) once listening, then serves until
-SIGINT/SIGTERM.
+SIGINT/SIGTERM. Another process reads the request log with `GET /__fake__/log` (a JSON list of
+{path, arrived, status, code}; `arrived` is seconds on the shared monotonic clock) and clears it
+with `POST /__fake__/reset`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ before answering):
    2. or 3. wins, so the sequence follows arrival order);
 5. no credits left -> 402;
 6. bad parameters -> 400, else code 0 (which costs one credit).
+
+Admin endpoints, for a test or benchmark in another process (not logged, no key needed):
+`GET /__fake__/log` returns `log_entries()` as JSON; `POST /__fake__/reset` clears the log.
+`arrived` is `time.monotonic()`, which on Linux and macOS is one clock for every process.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 import uuid
 from types import TracebackType
 
+import msgspec
 from aiohttp import web
 
 from . import _faults as f
@@ -35,6 +40,8 @@ from ._params import ParamError
 __all__ = ["FakeKeyAPI"]
 
 _SERVER_ERROR_STATUSES = (500, 502, 503)
+ADMIN_LOG = "/__fake__/log"
+ADMIN_RESET = "/__fake__/reset"
 
 
 def _retry_after(seconds: float) -> str:
@@ -102,6 +109,13 @@ class FakeKeyAPI:
     def reset_log(self) -> None:
         self.requests = []
 
+    def log_entries(self) -> list[dict[str, object]]:
+        """The request log in the admin endpoint's JSON form: path, arrived, status, code."""
+        return [
+            {"path": r.path, "arrived": r.arrived, "status": r.status, "code": r.code}
+            for r in self.requests
+        ]
+
     def max_in_window(self, window: float = 1.0, *, path: str | None = None) -> int:
         """Most arrivals in any half-open window [t, t + window) (optionally one path)."""
         times = sorted(r.arrived for r in self.requests if path is None or r.path == path)
@@ -121,6 +135,8 @@ class FakeKeyAPI:
         app = web.Application()
         for path in ENDPOINTS:
             app.router.add_get(path, self._handle)
+        app.router.add_get(ADMIN_LOG, self._admin_log)
+        app.router.add_post(ADMIN_RESET, self._admin_reset)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
@@ -200,6 +216,15 @@ class FakeKeyAPI:
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
+
+    # --- admin (bypasses the log, the key check and the QPS limit) -----------------------
+
+    async def _admin_log(self, request: web.Request) -> web.Response:
+        return f.json_response(200, msgspec.json.encode(self.log_entries()))
+
+    async def _admin_reset(self, request: web.Request) -> web.Response:
+        self.reset_log()
+        return web.Response(status=204)
 
     # --- request handling ----------------------------------------------------------
 

@@ -68,17 +68,30 @@ class _PageStream(AsyncIterator[Page[T]]):
     async def __anext__(self) -> Page[T]:
         if self._done:
             raise StopAsyncIteration
-        self._fill()
-        if not self._window:
-            self._done = True
-            raise StopAsyncIteration
-        page_num, task = self._window[0]
-        try:
-            items, request_id = await task
-        except BaseException:
-            await self.aclose()
-            raise
-        self._window.popleft()
+        if self._plan.concurrency == 1:
+            # One page at a time needs no task: fetch it here, in the caller's own task.
+            page_num = self._next_page
+            if page_num > self._plan.last_page:
+                self._done = True
+                raise StopAsyncIteration
+            self._next_page += 1
+            try:
+                items, request_id = await self._fetch(page_num)
+            except BaseException:
+                self._done = True
+                raise
+        else:
+            self._fill()
+            if not self._window:
+                self._done = True
+                raise StopAsyncIteration
+            page_num, task = self._window[0]
+            try:
+                items, request_id = await task
+            except BaseException:
+                await self.aclose()
+                raise
+            self._window.popleft()
         at_end = len(items) < self._plan.page_size or page_num >= self._plan.last_page
         if self._remaining is not None:
             items = items[: self._remaining]
@@ -86,7 +99,7 @@ class _PageStream(AsyncIterator[Page[T]]):
             at_end = at_end or self._remaining == 0
         if at_end:
             await self.aclose()
-        else:
+        elif self._plan.concurrency > 1:
             self._fill()  # keep `concurrency` pages in flight while the caller works
         if not items:
             raise StopAsyncIteration

@@ -215,7 +215,7 @@ def _restored_global_state() -> Iterator[None]:
     """Undo what a sample may change for the whole process, even when it fails halfway."""
     logger = logging.getLogger("keyapi_async")
     level = logger.level
-    testing = _retry._testing  # set_testing() has no getter
+    testing = _retry.is_testing()
     try:
         yield
     finally:

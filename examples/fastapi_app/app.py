@@ -214,7 +214,7 @@ async def keyapi_error(request: Request, exc: KeyAPIError) -> Response:
     request_id = getattr(exc, "request_id", None)
     if isinstance(exc, InvalidParameterError):
         name = QUERY_NAMES.get(exc.parameter, exc.parameter)
-        reason = str(exc).removeprefix(f"{exc.parameter}: ")
+        reason = exc.reason
         return _json({"detail": f"{name}: {reason}", "parameter": name}, 422)
     if isinstance(exc, BadRequestError):
         return _json({"detail": exc.message, "request_id": request_id}, 422)

@@ -8,12 +8,13 @@ Leaving early (break, error, cancellation) cancels what is still in flight.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from ._window import PageWindow
 
 T = TypeVar("T")
 FetchPage = Callable[[int], Awaitable[tuple[list[T], str | None]]]
@@ -37,13 +38,6 @@ class _Plan:
     concurrency: int
 
 
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    # A prefetched page may fail after we stopped caring; reading the error here keeps asyncio
-    # from logging "exception was never retrieved".
-    if not task.cancelled():
-        task.exception()
-
-
 class _PageStream(AsyncIterator[Page[T]]):
     __slots__ = ("_done", "_fetch", "_next_page", "_plan", "_remaining", "_window")
 
@@ -52,24 +46,18 @@ class _PageStream(AsyncIterator[Page[T]]):
         self._plan = plan
         self._next_page = plan.start_page
         self._remaining = plan.limit
-        self._window: deque[tuple[int, asyncio.Task[tuple[list[T], str | None]]]] = deque()
         self._done = False
-
-    def _fill(self) -> None:
-        while (
-            len(self._window) < self._plan.concurrency and self._next_page <= self._plan.last_page
-        ):
-            task = asyncio.ensure_future(self._fetch(self._next_page))
-            task.set_name(f"keyapi_async page {self._next_page}")
-            task.add_done_callback(_retrieve)
-            self._window.append((self._next_page, task))
-            self._next_page += 1
+        # One page at a time needs no window of tasks: it is fetched in the caller's own task.
+        self._window = (
+            PageWindow(fetch, plan.start_page, plan.last_page, plan.concurrency)
+            if plan.concurrency > 1
+            else None
+        )
 
     async def __anext__(self) -> Page[T]:
         if self._done:
             raise StopAsyncIteration
-        if self._plan.concurrency == 1:
-            # One page at a time needs no task: fetch it here, in the caller's own task.
+        if self._window is None:
             page_num = self._next_page
             if page_num > self._plan.last_page:
                 self._done = True
@@ -81,17 +69,15 @@ class _PageStream(AsyncIterator[Page[T]]):
                 self._done = True
                 raise
         else:
-            self._fill()
-            if not self._window:
+            try:
+                got = await self._window.next()
+            except BaseException:
+                self._done = True
+                raise
+            if got is None:
                 self._done = True
                 raise StopAsyncIteration
-            page_num, task = self._window[0]
-            try:
-                items, request_id = await task
-            except BaseException:
-                await self.aclose()
-                raise
-            self._window.popleft()
+            page_num, (items, request_id) = got
         at_end = len(items) < self._plan.page_size or page_num >= self._plan.last_page
         if self._remaining is not None:
             items = items[: self._remaining]
@@ -99,8 +85,8 @@ class _PageStream(AsyncIterator[Page[T]]):
             at_end = at_end or self._remaining == 0
         if at_end:
             await self.aclose()
-        elif self._plan.concurrency > 1:
-            self._fill()  # keep `concurrency` pages in flight while the caller works
+        elif self._window is not None:
+            self._window.fill()  # keep `concurrency` pages in flight while the caller works
         if not items:
             raise StopAsyncIteration
         return Page(items, page_num, request_id)
@@ -108,18 +94,8 @@ class _PageStream(AsyncIterator[Page[T]]):
     async def aclose(self) -> None:
         """Stop: cancel the pages still in flight and wait until they are gone."""
         self._done = True
-        tasks = [task for _, task in self._window]
-        self._window.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
-
-    def __del__(self) -> None:
-        # Dropped without aclose() (a `break` out of `async for`): cancel, nothing to await.
-        for _, task in self._window:
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                task.cancel()
+        if self._window is not None:
+            await self._window.aclose()
 
 
 class _ItemStream(AsyncIterator[T]):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._client import KeyAPI
+from .._window import PageWindow
 from ._checkpoint import (
     Checkpoint,
     checkpoint_path,
@@ -30,7 +31,6 @@ from ._jobs import DetailJob, Job, PagedJob, read_ids_file
 from ._options import Signature
 from ._output import Sink
 from ._progress import Progress
-from ._window import PageWindow
 
 __all__ = ["SANDBOX_INFLUENCERS", "SANDBOX_SEED", "Runner"]
 

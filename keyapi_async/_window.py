@@ -1,14 +1,16 @@
-"""Pages fetched `concurrency` at a time and delivered in page order, with a graceful stop.
+"""Pages fetched up to `concurrency` at a time and delivered in page order.
 
-The SDK paginator's own window cancels the pages in flight when iteration stops, which is right
-for a program but would make a resumed CLI run buy those pages again. This window can `stop()`:
-no new page is started, the pages already in flight are still delivered (they are paid for), and
-the caller writes them before exiting. `aclose()` cancels what is still in flight.
+Shared by the paginator (keyapi_async._pagination) and the command line, which also needs a
+graceful stop: `stop()` starts no new page while the pages already in flight (paid for) are still
+delivered, so an interrupted CLI run can write them before exiting. `aclose()` cancels what is
+still in flight and waits until it is gone; a window dropped without aclose() (a `break` out of
+`async for`) cancels in __del__. The tasks hold no reference to the window, so dropping it works.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
@@ -19,12 +21,16 @@ R = TypeVar("R")
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
+    # A prefetched page may fail after nobody cares any more; reading the error here keeps
+    # asyncio from logging "exception was never retrieved".
     if not task.cancelled():
-        task.exception()  # read, so asyncio does not log "exception was never retrieved"
+        task.exception()
 
 
 class PageWindow(Generic[R]):
     """`await window.next()` -> (page number, result) in page order, or None at the end."""
+
+    __slots__ = ("_concurrency", "_fetch", "_last", "_next", "_window", "stopping")
 
     def __init__(
         self, fetch: Callable[[int], Awaitable[R]], first: int, last: int, concurrency: int
@@ -44,16 +50,19 @@ class PageWindow(Generic[R]):
         """Start no new page; the ones in flight are still delivered by next()."""
         self.stopping = True
 
-    async def next(self) -> tuple[int, R] | None:
-        # Pages are started here, not after a delivery: a stop() between two next() calls
-        # then starts nothing more.
+    def fill(self) -> None:
+        """Start pages until `concurrency` are in flight (none once stopping)."""
         while (
             not self.stopping and len(self._window) < self._concurrency and self._next <= self._last
         ):
             started = asyncio.ensure_future(self._fetch(self._next))
+            started.set_name(f"keyapi_async page {self._next}")
             started.add_done_callback(_retrieve)
             self._window.append((self._next, started))
             self._next += 1
+
+    async def next(self) -> tuple[int, R] | None:
+        self.fill()
         if not self._window:
             return None
         page_num, task = self._window[0]
@@ -74,3 +83,8 @@ class PageWindow(Generic[R]):
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
+
+    def __del__(self) -> None:
+        for _, task in self._window:
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                task.cancel()

@@ -1,9 +1,11 @@
-"""The summary table (stdout), results.md and results.png, all from the run's own Outcomes."""
+"""The summary table (stdout), results.md, results.png and README.md's benchmark block, all from
+the run's own Outcomes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import math
 import os
 import platform
 import subprocess
@@ -74,6 +76,58 @@ def table(outcomes: Sequence[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def summary_rows(outcomes: Sequence[Outcome]) -> list[str]:
+    """The markdown summary table: results.md and README.md show the same rows."""
+    lines = ["| # | benchmark | measured | target | result |", "| --- | --- | --- | --- | --- |"]
+    for o in outcomes:
+        key, title, measured, target = (_cell(x) for x in (o.key, o.title, o.measured, o.target))
+        lines.append(f"| {key} | {title} | {measured} | {target} | **{o.status}** |")
+    return lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a bare pipe would split the cell
+
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def readme_region(text: str) -> tuple[int, int]:
+    """Where README.md's benchmark block lies: (end of the start marker, start of the end
+    marker). Raises ValueError unless each marker is there exactly once, on a line of its own,
+    start first."""
+    lines = text.splitlines()
+    for marker in (README_START, README_END):
+        found = sum(line.strip() == marker for line in lines)
+        if found != 1 or text.count(marker) != 1:
+            raise ValueError(
+                f"README.md must hold {marker!r} exactly once on a line of its own "
+                f"(found {text.count(marker)})"
+            )
+    start = text.index(README_START) + len(README_START)
+    end = text.index(README_END)
+    if end < start:
+        raise ValueError(f"README.md: {README_END!r} comes before {README_START!r}")
+    return start, end
+
+
+def readme(text: str, outcomes: Sequence[Outcome], info: dict[str, str], results: str) -> str:
+    """README.md's text with the block between the markers replaced; nothing else changes."""
+    start, end = readme_region(text)
+    block = [
+        "",
+        "",
+        *summary_rows(outcomes),
+        "",
+        f"Measured {info['date']} on {info['cores']} cores, {info['platform']} (load average "
+        f"at the start {info['load']}), code {info['revision']}, {info['python']}; every figure "
+        f"and how it was measured: [{results}]({results}).",
+        "",
+    ]
+    return text[:start] + "\n".join(block) + text[end:]
+
+
 def markdown(outcomes: Sequence[Outcome], info: dict[str, str], chart: str | None) -> str:
     lines = [
         "# keyapi_async benchmarks",
@@ -87,11 +141,8 @@ def markdown(outcomes: Sequence[Outcome], info: dict[str, str], chart: str | Non
         f"the start: {info['load']}",
         f"- {info['python']}; " + ", ".join(f"{name} {info[name]}" for name in PACKAGES),
         "",
-        "| # | benchmark | measured | target | result |",
-        "| --- | --- | --- | --- | --- |",
+        *summary_rows(outcomes),
     ]
-    for o in outcomes:
-        lines.append(f"| {o.key} | {o.title} | {o.measured} | {o.target} | **{o.status}** |")
     missed = [o for o in outcomes if o.status == "MISS"]
     lines.append("")
     if missed:
@@ -114,7 +165,7 @@ def markdown(outcomes: Sequence[Outcome], info: dict[str, str], chart: str | Non
 
 
 def png(outcomes: Sequence[Outcome], path: Path) -> bool:
-    """Six panels, one per benchmark; False if matplotlib is missing."""
+    """One panel per chart (benchmark 5 has two); False if matplotlib is missing."""
     try:
         import matplotlib
     except ImportError:
@@ -123,9 +174,10 @@ def png(outcomes: Sequence[Outcome], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     by_key = {o.key: o for o in outcomes}
-    fig, axes = plt.subplots(2, 3, figsize=(16, 9.5))
-    panels = [_overhead, _rates, _decode, _limiter_rate, _limiter_burst, _memory]
-    for ax, draw in zip(axes.flat, panels, strict=True):
+    fig, axes = plt.subplots(2, 4, figsize=(21, 9.5))
+    panels = [_overhead, _rates, _decode, _limiter_rate, _limiter_burst, _memory, _adaptive]
+    axes.flat[-1].set_axis_off()  # seven panels in a grid of eight
+    for ax, draw in zip(axes.flat, panels, strict=False):
         try:
             draw(ax, by_key)
         except KeyError:  # that benchmark did not run or was skipped
@@ -242,3 +294,29 @@ def _memory(ax: Any, by_key: dict[str, Outcome]) -> None:
     ax.set_ylabel("MB")
     ax.legend()
     ax.set_title(f"{_status(o)}: memory, 100k items streamed")
+
+
+def _adaptive(ax: Any, by_key: dict[str, Outcome]) -> None:
+    o = by_key["7"]
+    chart = o.chart
+    answered, rejected = chart["answered"], chart["rejected"]
+    seconds = math.ceil(max([*answered, *rejected, 1.0]))
+    bins = range(seconds + 1)
+    ax.hist(
+        [answered, rejected],
+        bins=bins,
+        stacked=True,
+        color=["tab:blue", "tab:red"],
+        label=["answered", "429"],
+    )
+    times, rates = zip(*chart["trace"], strict=True) if chart["trace"] else ((), ())
+    ax.step(times, rates, where="post", color="black", linewidth=1, label="limiter rate")
+    ax.axhline(chart["server_qps"], color="tab:red", linestyle="--", label="server limit")
+    ax.set_ylim(0, chart["client_qps"] * 1.1)
+    ax.set_xlabel("seconds since the first request")
+    ax.set_ylabel("arrivals per second (server) / rate")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(
+        f"{_status(o)}: adaptive pacing, qps {chart['client_qps']:g} vs limit "
+        f"{chart['server_qps']:g}"
+    )

@@ -1,7 +1,9 @@
 """Run the benchmark suite: `python -m benchmarks.run` (or `python benchmarks/run.py`).
 
-Prints the summary table and writes benchmarks/results.md and results.png. `--only 1,4` runs a
-subset and, unless `--write` is given, leaves the files of the last full run alone.
+Prints the summary table and writes benchmarks/results.md, results.png and the summary table
+between README.md's `<!-- bench:start -->` and `<!-- bench:end -->` markers (nothing else in
+README.md). `--only 1,4` runs a subset and, unless `--write` is given, leaves the files of the
+last full run alone. A README.md without both markers stops the run before it starts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks import (
     _report,
+    bench_adaptive,
     bench_decode,
     bench_latency,
     bench_limiter,
@@ -27,6 +30,7 @@ from benchmarks import (
 from benchmarks._common import Outcome
 
 HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
 
 # Grouped by what they need: benchmarks 2 and 3 share one slow server.
 SUITE: list[tuple[tuple[str, ...], Callable[[], Outcome | list[Outcome]]]] = [
@@ -35,6 +39,7 @@ SUITE: list[tuple[tuple[str, ...], Callable[[], Outcome | list[Outcome]]]] = [
     (("4",), bench_decode.run),
     (("5",), bench_limiter.run),
     (("6",), bench_memory.run),
+    (("7",), bench_adaptive.run),
 ]
 
 
@@ -44,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="write results even for a subset")
     args = ap.parse_args(argv)
     wanted = set(args.only.split(",")) if args.only else None
+    write = wanted is None or args.write
+    if write:
+        try:  # before minutes of measuring, not after
+            _report.readme_region(README.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot write the benchmark block of {README}: {exc}", file=sys.stderr)
+            return 2
 
     info = _report.machine()
     outcomes: list[Outcome] = []
@@ -71,12 +83,21 @@ def main(argv: list[str] | None = None) -> int:
         f"msgspec {info['msgspec']}, {info['date']}; "
         f"suite took {time.perf_counter() - started:.0f} s"
     )
-    if wanted is None or args.write:
+    if write:
         chart = HERE / "results.png"
         drawn = _report.png(outcomes, chart)
         md = _report.markdown(outcomes, info, chart.name if drawn else None)
-        (HERE / "results.md").write_text(md, encoding="utf-8")
-        print(f"wrote {HERE / 'results.md'}" + (f" and {chart}" if drawn else ""))
+        results = HERE / "results.md"
+        results.write_text(md, encoding="utf-8")
+        # Raises (ValueError) if the markers went missing during the run: loud, README untouched.
+        text = _report.readme(
+            README.read_text(encoding="utf-8"),
+            outcomes,
+            info,
+            results.relative_to(README.parent).as_posix(),
+        )
+        README.write_text(text, encoding="utf-8")
+        print(f"wrote {results}" + (f", {chart}" if drawn else "") + f" and the table in {README}")
     return 1 if any(o.status == "ERROR" for o in outcomes) else 0
 
 

@@ -111,18 +111,18 @@ def _count(name: str, value: Any, *, low: int, high: int | None = None) -> int:
 class _Passage:
     """One request's way out: wait for the limiter, then count it once it is really sent."""
 
-    __slots__ = ("_client", "_slot", "was_sent")
+    __slots__ = ("_client", "start", "was_sent")
 
     def __init__(self, client: KeyAPI) -> None:
         self._client = client
-        self._slot = 0.0
+        self.start = 0.0  # on the loop's clock
         self.was_sent = False
 
     async def wait_for_slot(self) -> None:
         client = self._client
         limiter = client._limiter
         if isinstance(limiter, RateLimiter):
-            self._slot = await limiter.acquire()
+            self.start = await limiter.acquire()
         elif limiter is not None:
             await limiter.acquire()
         client._ensure_open()
@@ -135,7 +135,7 @@ class _Passage:
         if isinstance(client._limiter, RateLimiter):
             # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
             # the later ones must not catch up with it in the server's window.
-            client._limiter.slip(asyncio.get_running_loop().time() - self._slot)
+            client._limiter.slip(asyncio.get_running_loop().time() - self.start)
 
 
 class KeyAPI:
@@ -273,7 +273,7 @@ class KeyAPI:
         url: URL = self._transport.url(endpoint.path)
         params: dict[str, str] | None = query
         for _ in range(MAX_REDIRECTS + 1):
-            answer = await self._send(url, params)
+            answer, started = await self._send(url, params)
             if answer.location is None:
                 break
             url, params = answer.location, None  # each hop is a request: paced and counted
@@ -287,12 +287,13 @@ class KeyAPI:
             )
         except RateLimitError as exc:
             if isinstance(self._limiter, RateLimiter):
-                self._limiter.rate_limited(self._retry.hold_after(exc.retry_after))
+                self._limiter.rate_limited(self._retry.hold_after(exc.retry_after), started)
             raise
         self.usage.credits += 1
         return result
 
-    async def _send(self, url: URL, params: dict[str, str] | None) -> Answer:
+    async def _send(self, url: URL, params: dict[str, str] | None) -> tuple[Answer, float]:
+        """One request: its answer, and when it started on the loop's clock."""
         self._ensure_open()
         budget = self._max_credits
         if budget is not None and self.usage.requests + self._reserved >= budget:
@@ -300,7 +301,7 @@ class KeyAPI:
         self._reserved += 1  # held from here, so concurrent calls cannot overshoot the budget
         passage = _Passage(self)
         try:
-            return await self._transport.get(url, params, passage)
+            return await self._transport.get(url, params, passage), passage.start
         finally:
             if not passage.was_sent:
                 self._reserved -= 1  # never sent: nothing spent

@@ -16,10 +16,10 @@ The 1.5% headroom absorbs the jitter between a start here and its arrival at the
 15 ms before two starts one second apart could land in the same server-side second.
 
 Adaptive pacing: a plan's real limit can be lower than the configured qps. On a 429 the limiter
-estimates the server's limit from its own starts in the last second (the server counted at least
-one too many of them), drops to 95% of that, and holds every start until the server's Retry-After
-has passed, so the window drains instead of collecting more 429s. While no 429 comes, the rate
-climbs back by 1% a second, up to qps.
+estimates the server's limit from its own starts in the second before the rejected one (the
+server counted one too many of them), drops to 95% of that, and holds every start until the
+server's Retry-After has passed, so the window drains instead of collecting more 429s. While no
+429 comes, the rate climbs back by 1% a second, up to qps.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ HEADROOM = 1.015
 BACK_OFF = 0.95  # of the estimated server limit
 RECOVERY = 1.01  # rate growth per second without a 429
 MIN_QPS = 0.2
-SLIP_THRESHOLD = 0.002  # seconds; below this a late start is event-loop noise
+# Seconds. A start later than this moves the schedule back; below it, lateness is wake-up noise
+# the schedule absorbs (the rate stays exact) and the headroom covers (15 ms, see above).
+SLIP_THRESHOLD = 0.005
 
 
 class RateLimiter:
@@ -59,7 +61,7 @@ class RateLimiter:
         self.rate = self.qps
         self._next_slot = -math.inf
         self._changed = -math.inf  # when `rate` last moved
-        self._recent: deque[float] = deque()  # starts of the last second, to estimate on 429
+        self._recent: deque[float] = deque()  # starts of the last 2 s, to estimate on 429
         self._turn = asyncio.Lock()  # FIFO: a slot is decided only when its caller's turn comes
 
     async def acquire(self) -> float:
@@ -84,10 +86,11 @@ class RateLimiter:
         if late > SLIP_THRESHOLD:
             self._next_slot += late
 
-    def rate_limited(self, hold: float) -> None:
-        """The server answered 429: slow to below its apparent limit, and hold every start for
-        `hold` seconds (its Retry-After) so that its window drains."""
-        self._on_rate_limited(asyncio.get_running_loop().time(), hold)
+    def rate_limited(self, hold: float, sent_at: float) -> None:
+        """The server answered 429 to the request started at `sent_at`: slow to below its
+        apparent limit, and hold every start for `hold` seconds (its Retry-After) so that its
+        window drains."""
+        self._on_rate_limited(asyncio.get_running_loop().time(), hold, sent_at)
 
     def _slot_at(self, now: float) -> float:
         """The next slot for a caller whose turn it is at `now`."""
@@ -101,7 +104,7 @@ class RateLimiter:
         start = now if now - slot > SLIP_THRESHOLD else slot
         self._next_slot = start + HEADROOM / self.rate
         self._recent.append(start)
-        while self._recent and self._recent[0] <= start - 1.0:
+        while self._recent and self._recent[0] <= start - 2.0:  # a 429 may come a second late
             self._recent.popleft()
         return start
 
@@ -110,8 +113,9 @@ class RateLimiter:
         slot = self._slot_at(now)
         return self._started(slot, slot)
 
-    def _on_rate_limited(self, now: float, hold: float) -> None:
-        started = sum(1 for slot in self._recent if now - 1.0 < slot <= now)
+    def _on_rate_limited(self, now: float, hold: float, sent_at: float) -> None:
+        # The server counted the starts of the second before the rejected one, itself included.
+        started = sum(1 for start in self._recent if sent_at - 1.0 < start <= sent_at)
         # The server let through one fewer than it counted. Few starts say little about its limit
         # (another client may share the plan), so one 429 never more than halves the rate.
         estimate = max(started - 1, self.rate / 2)

@@ -108,7 +108,7 @@ def test_limiter_backs_off_below_the_servers_limit_then_recovers() -> None:
     now = 100.0
     for _ in range(10):  # a second of starts at 10/s
         now = limiter._take_slot(now)
-    limiter._on_rate_limited(now, hold=1.0)
+    limiter._on_rate_limited(now, hold=1.0, sent_at=now)
     assert limiter.rate == pytest.approx(9 * 0.95)  # estimated limit 9, minus 5%
     assert limiter._take_slot(now) >= now + 1.0  # everyone waits out Retry-After
     limiter._take_slot(now + 5)
@@ -120,7 +120,7 @@ def test_limiter_backs_off_below_the_servers_limit_then_recovers() -> None:
 def test_a_lone_429_never_more_than_halves_the_rate() -> None:
     limiter = RateLimiter(10)
     start = limiter._take_slot(100.0)  # one start in the last second: says little of the limit
-    limiter._on_rate_limited(start, hold=0.0)
+    limiter._on_rate_limited(start, hold=0.0, sent_at=start)
     assert limiter.rate == pytest.approx(10 / 2 * 0.95)
 
 

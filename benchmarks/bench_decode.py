@@ -26,7 +26,7 @@ from ._common import _FIELDS, LIST_PATH, Outcome, bare_decoder
 from ._server import FakeServer
 
 ITEMS = 100_000
-ROUNDS = 3
+ROUNDS = 7  # best of: this machine is a shared VM, and a slow round says nothing about decoding
 TARGET_VS_SLOW = 3.0  # SDK at least this much faster than pydantic v2 and json.loads
 TARGET_VS_BARE = 1.2  # SDK time / bare Struct time at most this
 NUMERIC = {f.encode_name for f in msgspec.structs.fields(Influencer) if f.type in (int, float)}

@@ -10,7 +10,7 @@ when its caller's turn comes, no later caller can bunch up behind the late one.
 
 Why not aiolimiter: AsyncLimiter(qps, 1) is a bucket of capacity qps that lets ~2 x qps through a
 sliding second; AsyncLimiter(1, 1/qps) spaces starts but re-times each one from a late wake-up,
-measured here at 93.7% of the setting at qps 50 (benchmarks/results.md).
+falling several percent short at qps 50 (benchmark 5 in benchmarks/results.md).
 
 The 1.5% headroom absorbs the jitter between a start here and its arrival at the server: up to
 15 ms before two starts one second apart could land in the same server-side second.

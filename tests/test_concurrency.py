@@ -19,7 +19,7 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI, Fault
 
-from .conftest import MakeClient
+from .conftest import MakeClient, serve
 
 VIDEOS = "/v1/tiktok/influencer/videos/analytics"
 
@@ -113,18 +113,12 @@ class VideoServer:
 
     @contextlib.asynccontextmanager
     async def serve(self) -> AsyncIterator[KeyAPI]:
-        app = web.Application()
-        app.router.add_get(VIDEOS, self.handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            async with KeyAPI("k", base_url=url, qps=None, max_retries=0) as client:
-                yield client
-        finally:
-            self.release.set()
-            await runner.cleanup()
+        async with serve({VIDEOS: self.handle}) as url:
+            try:
+                async with KeyAPI("k", base_url=url, qps=None, max_retries=0) as client:
+                    yield client
+            finally:
+                self.release.set()  # before the server closes, which waits for its handlers
 
 
 def expected_videos(users: list[str], limit: int | None = None) -> dict[str, list[str]]:

@@ -47,6 +47,8 @@ from keyapi_async import (
 )
 from keyapi_async import _endpoints as e
 
+from .conftest import serve
+
 OFFLINE = "http://127.0.0.1:9"  # nothing listens there: anything sent would fail loudly
 
 PROPERTY = settings(
@@ -864,15 +866,8 @@ async def bad_utf8_server() -> AsyncIterator[str]:
     async def handle(_: web.Request) -> web.Response:
         return web.Response(body=BAD_UTF8, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get(e.INFLUENCER_LIST.path, handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve({e.INFLUENCER_LIST.path: handle}) as url:
+        yield url
 
 
 async def test_invalid_utf8_reaches_the_caller_as_a_documented_error(bad_utf8_server: str) -> None:

@@ -12,7 +12,7 @@ from aiohttp import web
 from keyapi_async import KeyAPI, Page
 from keyapi_async.testing import FakeKeyAPI
 
-from .conftest import MakeClient
+from .conftest import MakeClient, serve
 
 LIST = "/v1/tiktok/influencer/list/analytics"
 
@@ -110,17 +110,8 @@ async def always_full_pages() -> AsyncIterator[str]:
         data = [{"user_id": str(n * 100 + i)} for i in range(int(request.query["page_size"]))]
         return web.json_response({"code": 0, "message": "success", "data": data, "requestId": "r"})
 
-    app = web.Application()
-    app.router.add_get(LIST, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve({LIST: handler}) as url:
+        yield url
 
 
 async def test_paging_stops_at_the_documented_ceiling() -> None:
@@ -143,17 +134,11 @@ async def first_page_then_hang() -> AsyncIterator[str]:
         data = [{"user_id": str(i)} for i in range(10)]
         return web.json_response({"code": 0, "message": "success", "data": data, "requestId": "r"})
 
-    app = web.Application()
-    app.router.add_get(LIST, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        release.set()
-        await runner.cleanup()
+    async with serve({LIST: handler}) as url:
+        try:
+            yield url
+        finally:
+            release.set()  # before the server closes, which waits for its handlers
 
 
 def sdk_tasks() -> set[asyncio.Task[object]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -12,24 +10,10 @@ from aiohttp import web
 from keyapi_async import APIConnectionError, InvalidParameterError, KeyAPI, RateLimiter
 from keyapi_async.testing import FakeKeyAPI
 
+from .conftest import serve
+
 LIST = "/v1/tiktok/influencer/list/analytics"
 OK = {"code": 0, "message": "success", "data": [{"user_id": "1"}], "requestId": "r"}
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@contextlib.asynccontextmanager
-async def serve(routes: dict[str, Handler]) -> AsyncIterator[str]:
-    app = web.Application()
-    for path, handler in routes.items():
-        app.router.add_get(path, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 async def test_redirect_to_another_host_drops_the_key() -> None:

@@ -150,7 +150,6 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     except ValueError:
         pass
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):  # not a date, or a date no clock can hold
         return None
-    return max(0.0, when.timestamp() - time.time())

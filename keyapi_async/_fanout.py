@@ -7,7 +7,12 @@ items in page order, users interleaved.
 A failure that is about one influencer (a 400 for that ID, a record that does not decode) is set
 aside in `failures` and the others go on; when the stream ends, FanOutError reports them all. A
 failure about the whole pull (bad key, no credits, the budget, the API still failing after
-retries) stops every worker and is raised at once, after the items already received.
+retries) stops every worker and is raised at once, after the items already received. So do the
+first influencers all failing alike before any succeeds: that is the shared query at fault, and
+going on would buy one failure per user ID.
+
+Leave early with `aclose()` or `async with`: a FanOut still referenced after a `break` keeps its
+workers until it is dropped (they stop buying once its small buffer is full).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ T = TypeVar("T")
 logger = logging.getLogger("keyapi_async")
 
 _DONE = object()
+SAME_FAILURE_LIMIT = 3  # first failures alike, with no success yet: the query, not the users
 
 
 def about_one_user(exc: KeyAPIError) -> bool:
@@ -41,15 +47,23 @@ class _Work(Generic[T]):
     """What the workers share. It holds no reference to the FanOut, so dropping the FanOut (a
     `break` without aclose()) lets its __del__ run and stop them."""
 
-    __slots__ = ("failures", "pull", "queue", "user_ids")
+    __slots__ = ("failures", "pull", "queue", "succeeded", "user_ids")
 
     def __init__(
         self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
     ) -> None:
         self.pull = pull
         self.user_ids = iter(user_ids)
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency * 2)  # in pages
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)  # in pages
         self.failures: dict[str, KeyAPIError] = {}
+        self.succeeded = 0
+
+    def shared_fault(self) -> bool:
+        """The first failures all alike and nobody through yet: the shared query is at fault."""
+        if self.succeeded or len(self.failures) < SAME_FAILURE_LIMIT:
+            return False
+        kinds = {(type(e), str(e).split(" (")[0]) for e in self.failures.values()}
+        return len(kinds) == 1
 
 
 async def _worker(work: _Work[T]) -> None:
@@ -63,7 +77,11 @@ async def _worker(work: _Work[T]) -> None:
                     raise
                 work.failures[user_id] = exc
                 logger.warning("fan-out: %s failed: %s", user_id, exc)
-    except KeyAPIError as exc:
+                if work.shared_fault():
+                    raise
+            else:
+                work.succeeded += 1
+    except Exception as exc:  # anything, or the consumer would wait for this worker forever
         await work.queue.put(exc)
     else:
         await work.queue.put(_DONE)
@@ -120,12 +138,18 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
                 raise
             if got is _DONE:
                 self._finished += 1
-            elif isinstance(got, KeyAPIError):
+            elif isinstance(got, Exception):
                 await self.aclose()
                 raise got
             else:
                 self._pending = got[::-1]
         return self._pending.pop()
+
+    async def __aenter__(self) -> FanOut[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop every worker and wait until they are gone."""

@@ -49,10 +49,11 @@ class RetryPolicy:
     max_delay: float
 
     def hold_after(self, retry_after: float | None) -> float:
-        """How long a 429 holds every request of the client: Retry-After, capped."""
+        """How long a 429 holds every request of the limiter: Retry-After, capped; without
+        one (the docs promise none), one second, the span of the server's QPS window."""
         if _testing:
             return 0.0
-        return min(self.max_delay if retry_after is None else retry_after, self.max_delay)
+        return min(1.0 if retry_after is None else retry_after, self.max_delay)
 
     def _waits(self) -> Generator[float, BaseException | None, None]:
         exc = yield 0.0  # backoff primes the generator with send(None)

@@ -96,6 +96,18 @@ async def _single_send(
     return await handler(request)
 
 
+def _location(url: URL, response: aiohttp.ClientResponse) -> URL | None:
+    """Where a redirect points, absolute; a Location that is not a URL ends the call."""
+    if response.status not in _REDIRECTS or "Location" not in response.headers:
+        return None
+    try:
+        return url.join(URL(response.headers["Location"]))
+    except ValueError:
+        error = APIConnectionError(f"HTTP {response.status} to a malformed Location")
+        error.retryable = False
+        raise error from None
+
+
 class Transport:
     """Owns (or borrows) the aiohttp session and the Authorization header.
 
@@ -152,6 +164,9 @@ class Transport:
         if not self._owns_session:
             passage.sent()
         token = _current_call.set(call)
+        # The error is raised after the `except` block, so that the aiohttp exception (whose
+        # request_info holds the Authorization header) is not kept as its __context__.
+        error: APIConnectionError
         try:
             async with session.get(
                 url,
@@ -159,24 +174,27 @@ class Transport:
                 headers=self._headers if self._same_origin(url) else self._anonymous,
                 timeout=self._timeout,
                 allow_redirects=False,
+                raise_for_status=False,  # a borrowed session may say otherwise; statuses are ours
                 middlewares=None if self._owns_session else (_single_send,),
             ) as response:
                 body = await response.read()
-                location = None
-                if response.status in _REDIRECTS and "Location" in response.headers:
-                    location = url.join(URL(response.headers["Location"]))
                 return Answer(
-                    response.status, body, retry_after_seconds(response.headers), location
+                    response.status,
+                    body,
+                    retry_after_seconds(response.headers),
+                    _location(url, response),
                 )
         except (asyncio.TimeoutError, TimeoutError):
-            raise APITimeoutError(f"no complete answer within {self._timeout.total}s") from None
+            error = APITimeoutError(f"no complete answer within {self._timeout.total}s")
         except _ResendRefused:
-            raise APIConnectionError("the connection closed before the answer came") from None
-        except aiohttp.ClientError as exc:
+            error = APIConnectionError("the connection closed before the answer came")
+        except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a header aiohttp refused
             detail = f"{type(exc).__name__}: {exc}".replace(self._secret, "<redacted>")
-            raise APIConnectionError(detail) from None
+            error = APIConnectionError(detail)
+            error.retryable = isinstance(exc, aiohttp.ClientError)
         finally:
             _current_call.reset(token)
+        raise error
 
     def _same_origin(self, url: URL) -> bool:
         origin = self._origin

@@ -217,3 +217,23 @@ async def test_fan_out_validates_before_sending(
         client.influencers.videos_many(**args)  # type: ignore[arg-type]
     assert caught.value.parameter == parameter
     assert fake.requests == []
+
+
+async def test_the_same_failure_for_the_first_influencers_stops_the_pull() -> None:
+    """A bad shared parameter fails every user alike: stop after a few, not one per user ID."""
+    server = VideoServer(fail={str(u): 400 for u in range(1, 41)})
+    users = [str(u) for u in range(1, 41)]
+    async with server.serve() as client:
+        with pytest.raises(BadRequestError):
+            await collect(client.influencers.videos_many(users, concurrency=2))
+    assert server.requests <= 4
+
+
+async def test_async_with_stops_a_fan_out_left_early() -> None:
+    server = VideoServer()
+    async with server.serve() as client:
+        async with client.influencers.videos_many([str(u) for u in range(1, 30)]) as fan:
+            async for _ in fan:
+                break
+        # Leaving the block awaited the workers' end: none is left to buy another page.
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("keyapi_async")]

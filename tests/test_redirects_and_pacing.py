@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -137,3 +138,54 @@ async def test_a_redirect_loop_is_not_retried() -> None:
         with pytest.raises(APIConnectionError, match="redirects"):
             await client.influencers.list(region="US")
         assert client.usage.requests == 4  # one attempt of four hops, not four attempts
+
+
+async def test_a_malformed_location_is_one_connection_error() -> None:
+    async def bad(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "http://[::1"})
+
+    async with (
+        serve({LIST: bad}) as origin,
+        KeyAPI("k", base_url=origin, qps=None, max_retries=3) as client,
+    ):
+        with pytest.raises(APIConnectionError, match="Location"):
+            await client.influencers.list(region="US")
+        assert client.usage.requests == 1  # not retried: it would get the same header
+
+
+@pytest.mark.parametrize(
+    "value", ["Mon, 01 Jan 99999999 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "soon", "-3"]
+)
+def test_any_retry_after_reads_as_seconds_or_nothing(value: str) -> None:
+    from keyapi_async._decode import retry_after_seconds
+
+    seconds = retry_after_seconds({"Retry-After": value})
+    assert seconds is None or seconds >= 0
+
+
+def test_a_429_without_retry_after_holds_for_one_second_not_the_max_delay() -> None:
+    from keyapi_async._retry import RetryPolicy
+
+    policy = RetryPolicy(max_retries=4, base_delay=0.5, max_delay=30.0)
+    assert policy.hold_after(None) == 1.0
+    assert policy.hold_after(7.0) == 7.0
+    assert policy.hold_after(120.0) == 30.0
+
+
+async def test_a_borrowed_session_that_raises_for_status_still_gets_typed_errors() -> None:
+    from keyapi_async import AuthenticationError
+
+    async with FakeKeyAPI() as fake, aiohttp.ClientSession(raise_for_status=True) as session:
+        client = KeyAPI("sk_live_wrong_key", base_url=fake.url, qps=None, session=session)
+        with pytest.raises(AuthenticationError):
+            await client.influencers.list(region="US")
+        assert client.usage.requests == len(fake.requests) == 1  # a 401 is never retried
+        await client.aclose()
+
+
+async def test_a_connection_error_keeps_no_aiohttp_exception_behind_it() -> None:
+    async with KeyAPI("sk_live_secret", base_url="http://127.0.0.1:9", max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.influencers.list(region="US")
+    assert caught.value.__context__ is None  # aiohttp's request_info would hold the key
+    assert caught.value.__cause__ is None

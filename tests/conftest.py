@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -55,6 +56,13 @@ async def make_client(fake: FakeKeyAPI) -> AsyncIterator[MakeClient]:
     yield make
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A bare aiohttp session, for tests that talk to a server without the SDK."""
+    async with aiohttp.ClientSession() as s:
+        yield s
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -15,45 +14,10 @@ from keyapi_async.testing import _schema as schema
 from keyapi_async.testing._dataset import Dataset
 from keyapi_async.testing._render import Renderer, canonical
 
+from .fake_http import Json, all_pages
+
 LIST = "/v1/tiktok/influencer/list/analytics"
 VIDEOS = "/v1/tiktok/influencer/videos/analytics"
-Json = dict[str, Any]
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-async def call(
-    s: aiohttp.ClientSession, api: FakeKeyAPI, path: str, key: str | None = "", **params: object
-) -> tuple[int, Json]:
-    headers = {"Authorization": f"Bearer {api.api_key if key == '' else key}"}
-    if key is None:
-        headers = {}
-    query = {k: str(v) for k, v in params.items()}
-    async with s.get(api.url + path, params=query, headers=headers) as resp:
-        return resp.status, await resp.json()
-
-
-async def ok(s: aiohttp.ClientSession, api: FakeKeyAPI, path: str, **params: object) -> list[Json]:
-    status, body = await call(s, api, path, **params)
-    assert (status, body["code"], body["message"]) == (200, 0, "success"), body
-    data: list[Json] = body["data"]
-    return data
-
-
-async def all_pages(
-    s: aiohttp.ClientSession, api: FakeKeyAPI, path: str, **params: object
-) -> list[Json]:
-    out: list[Json] = []
-    for page in range(1, 1000):
-        data = await ok(s, api, path, page_num=page, page_size=10, **params)
-        out += data
-        if len(data) < 10:
-            return out
-    raise AssertionError("no end")
 
 
 # --- dataset and drift ----------------------------------------------------------------------

@@ -10,12 +10,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import aiohttp
 import pytest
 
 from keyapi_async.testing import FakeKeyAPI, Fault, RequestRecord
+
+from .fake_http import call
 
 BASE = "/v1/tiktok/influencer"
 LIST, DETAIL, LIVES = (
@@ -24,30 +25,12 @@ LIST, DETAIL, LIVES = (
     f"{BASE}/livestreams/analytics",
 )
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-Json = dict[str, Any]
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeKeyAPI]:
     async with FakeKeyAPI() as server:
         yield server
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-async def call(
-    s: aiohttp.ClientSession, api: FakeKeyAPI, path: str, key: str | None = "", **params: object
-) -> tuple[int, Json]:
-    headers = {"Authorization": f"Bearer {api.api_key if key == '' else key}"}
-    if key is None:
-        headers = {}
-    query = {k: str(v) for k, v in params.items()}
-    async with s.get(api.url + path, params=query, headers=headers) as resp:
-        return resp.status, await resp.json()
 
 
 # --- faults -------------------------------------------------------------------------------

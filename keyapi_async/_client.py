@@ -80,17 +80,27 @@ def _is_loopback(host: str) -> bool:
         return host.lower() in _LOOPBACK_NAMES
 
 
-def _check_base_url(url: Any, *, allow_insecure_http: bool) -> str:
+def _env_base_url() -> tuple[str, str]:
+    """(where it came from, the URL): ours first, then the provider's tooling's variable (docs
+    README), since a value set for this SDK alone is the more specific one."""
+    for name in ("KEYAPI_BASE_URL", "KEYAPI_API_BASE_URL"):
+        value = os.environ.get(name)
+        if value:
+            return name, value
+    return "base_url", DEFAULT_BASE_URL
+
+
+def _check_base_url(url: Any, *, allow_insecure_http: bool, parameter: str = "base_url") -> str:
     try:
         parsed = URL(url) if isinstance(url, str) else None
         host, port = (parsed.host, parsed.port) if parsed is not None else (None, None)
     except (ValueError, UnicodeError) as exc:
-        raise InvalidParameterError("base_url", f"is not a valid URL ({exc})") from None
+        raise InvalidParameterError(parameter, f"is not a valid URL ({exc})") from None
     if parsed is None or parsed.scheme not in ("http", "https") or not host or port is None:
-        raise InvalidParameterError("base_url", f"must be an http(s) URL, got {shown(url)}")
+        raise InvalidParameterError(parameter, f"must be an http(s) URL, got {shown(url)}")
     if parsed.scheme == "http" and not _is_loopback(host) and not allow_insecure_http:
         raise InvalidParameterError(
-            "base_url",
+            parameter,
             f"plain http to {host} would send the API key in clear text; "
             "use https, or pass allow_insecure_http=True",
         )
@@ -174,9 +184,10 @@ class KeyAPI:
         allow_insecure_http: bool = False,
     ) -> None:
         key = _resolve_key(api_key)
-        if base_url is None:
-            base_url = os.environ.get("KEYAPI_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = _check_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        source, base_url = ("base_url", base_url) if base_url is not None else _env_base_url()
+        self.base_url = _check_base_url(
+            base_url, allow_insecure_http=allow_insecure_http, parameter=source
+        )
         base_delay = _seconds("retry_base_delay", retry_base_delay, allow_zero=True)
         max_delay = _seconds("retry_max_delay", retry_max_delay, allow_zero=True)
         if base_delay > max_delay:

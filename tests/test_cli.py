@@ -40,7 +40,7 @@ def server() -> Iterator[FakeKeyAPI]:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("KEYAPI_API_KEY", "KEYAPI_TOKEN", "KEYAPI_BASE_URL"):
+    for name in ("KEYAPI_API_KEY", "KEYAPI_TOKEN", "KEYAPI_BASE_URL", "KEYAPI_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -378,7 +378,8 @@ def test_options_go_before_or_after_the_subcommand(server: FakeKeyAPI, tmp_path:
     out = tmp_path / "x.csv"
     argv = ["--format", "csv", "-o", str(out), "influencers", "list", "--region", "US"]
     assert main([*argv, "--base-url", server.url, "--api-key", SECRET, "--limit", "3"]) == 0
-    assert len(out.read_text().splitlines()) == 4
+    with out.open(newline="") as f:
+        assert len(list(csv.reader(f))) == 4  # the header and 3 records
 
 
 # --- sandbox -------------------------------------------------------------------------

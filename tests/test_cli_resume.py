@@ -36,7 +36,7 @@ def server() -> Iterator[FakeKeyAPI]:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("KEYAPI_API_KEY", "KEYAPI_TOKEN", "KEYAPI_BASE_URL"):
+    for name in ("KEYAPI_API_KEY", "KEYAPI_TOKEN", "KEYAPI_BASE_URL", "KEYAPI_API_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 

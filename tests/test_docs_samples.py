@@ -233,6 +233,7 @@ SAMPLE_PAGES = [page for page in PAGES if python_blocks(page)]
 def test_python_samples_run(page: Path, sample_env: FakeKeyAPI, tmp_path: Path) -> None:
     ns: dict[str, Any] = {"__name__": "__main__", "__file__": str(page)}
     clients: list[KeyAPI] = []  # every client the page left in its namespace, closed at the end
+    sample_env.reset_log()
     with _restored_global_state(), contextlib.redirect_stdout(io.StringIO()):
         loop = asyncio.new_event_loop()
         try:
@@ -243,6 +244,21 @@ def test_python_samples_run(page: Path, sample_env: FakeKeyAPI, tmp_path: Path) 
                 loop.run_until_complete(client.aclose())
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+    empty = calls_without_data(sample_env)
+    assert not empty, f"{page.relative_to(ROOT)}: these calls returned no record: {empty}"
+
+
+def calls_without_data(fake: FakeKeyAPI) -> list[str]:
+    """The page's successful calls that returned nothing: a listing is one call across its pages
+    (a page past the end is empty by nature), a detail batch is one call."""
+    records: dict[str, int] = {}
+    for entry in fake.requests:
+        if entry.status != 200 or entry.code != 0:
+            continue  # an error a sample shows on purpose
+        query = {k: v for k, v in entry.params.items() if k not in ("page_num", "page_size")}
+        call = f"{entry.path.split('/')[-2]} {sorted(query.items())}"
+        records[call] = records.get(call, 0) + entry.records
+    return [call for call, count in records.items() if count == 0]
 
 
 def _run_page(

@@ -33,13 +33,16 @@ def test_dataset_is_deterministic_and_fast() -> None:
     started = time.perf_counter()
     big = Dataset(influencers=5000)
     assert time.perf_counter() - started < 1.0
-    regions = [r["region"] for r in big.influencers]
+    documented = set(big.documented_user_ids)
+    generated = [r for r in big.influencers if r["user_id"] not in documented]
+    regions = [r["region"] for r in generated]
     assert regions.count("US") / len(regions) >= 0.6
     assert len(set(regions)) == 5
-    assert all(17 <= len(r["user_id"]) - 1 <= 18 for r in big.influencers)
+    assert all(17 <= len(r["user_id"]) - 1 <= 18 for r in generated)
     uids = [int(r["user_id"]) for r in big.influencers]
     assert uids == sorted(uids)
-    assert len(set(uids)) == 5000
+    assert len(set(uids)) == 5000 + len(documented)
+    assert documented <= {r["user_id"] for r in big.influencers}
 
 
 def test_canonical_records_have_every_field_with_its_type() -> None:

@@ -311,7 +311,8 @@ def test_plugin_fixtures(
     other = keyapi_fake_factory(influencers=20, api_key="sk_two")
     assert keyapi_fake.url.startswith("http://127.0.0.1:")
     assert other.url != keyapi_fake.url
-    assert len(other.dataset.influencers) == 20
+    assert other.dataset.generated == 20
+    assert len(other.dataset.influencers) == 20 + len(other.dataset.documented_user_ids)
     assert other.api_key == "sk_two"
 
     async def fetch() -> tuple[int, int]:

@@ -44,6 +44,7 @@ async def test_key_and_base_url_from_the_environment(
 
 def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KEYAPI_BASE_URL", raising=False)
+    monkeypatch.delenv("KEYAPI_API_BASE_URL", raising=False)
     assert KeyAPI("k").base_url == "https://api.keyapi.ai"
 
 

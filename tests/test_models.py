@@ -394,7 +394,9 @@ async def test_records_are_frozen_and_round_trip_through_json_lines(
     uid = next(
         str(r["user_id"])
         for r in ds.influencers
-        if ds.videos(str(r["user_id"])) and ds.livestreams(str(r["user_id"]))
+        if r["influencer_video_publish_hour"]
+        and ds.videos(str(r["user_id"]))
+        and ds.livestreams(str(r["user_id"]))
     )
     batches: list[tuple[type[Any], list[Any]]] = [
         (Influencer, await client.influencers.list(region="US", limit=40).collect()),

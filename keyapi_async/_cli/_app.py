@@ -45,7 +45,7 @@ _EXAMPLES = {
     "total_views_cnt --sort-type desc --limit 100",
     "ranking": f"{PROG} influencers ranking --date 2025-06-02 --region US --rank-type week "
     "--influencer-rank-field total_followers_cnt --limit 50 --format csv -o top.csv",
-    "livestreams": f"{PROG} influencers livestreams --user-id 100916436758656507",
+    "livestreams": f"{PROG} influencers livestreams --user-id 7288986759428588590",
 }
 
 _DESCRIPTION = """\
@@ -132,7 +132,7 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--base-url",
         metavar="URL",
         default=default(None),
-        help="API root (default: env KEYAPI_BASE_URL or https://api.keyapi.ai)",
+        help="API root (default: env KEYAPI_BASE_URL, else KEYAPI_API_BASE_URL, else https://api.keyapi.ai)",
     )
     client.add_argument(
         "--qps",

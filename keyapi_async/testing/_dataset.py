@@ -12,6 +12,7 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
+from . import _documented as documented
 from . import _params as p
 from ._people import Hidden, Record, make_ids, make_influencer
 from ._records import make_livestreams, make_ranking_rows, make_videos
@@ -71,14 +72,23 @@ _CACHE_SIZE = 256
 
 
 class Dataset:
-    """Influencers plus lazily generated videos, livestreams and rankings."""
+    """Influencers plus lazily generated videos, livestreams and rankings.
+
+    `influencers` generated ones, plus the influencers of the reference pages' examples
+    (`documented_user_ids`), so the documented examples return data.
+    """
+
+    documented_user_ids = documented.USER_IDS
 
     def __init__(self, seed: int = 0, influencers: int = 300, *, drift: bool = True) -> None:
         self.seed = seed
+        self.generated = influencers
         self.drift = drift
         self.renderer = Renderer(seed, drift=drift)
         rng = random.Random(seed)
         people = [make_influencer(rng, *ids) for ids in make_ids(rng, influencers)]
+        # The reference pages' examples too, so every documented example returns data.
+        people += documented.documented_people(seed)
         people.sort(key=lambda pair: pair[1].uid_int)
         self._people = people
         self.influencers: list[Record] = [rec for rec, _ in people]
@@ -93,7 +103,7 @@ class Dataset:
         self._queries: OrderedDict[tuple[object, ...], list[Record]] = OrderedDict()
 
     def __repr__(self) -> str:
-        return f"Dataset(seed={self.seed}, influencers={len(self.influencers)}, drift={self.drift})"
+        return f"Dataset(seed={self.seed}, influencers={self.generated}, drift={self.drift})"
 
     # --- lookups -------------------------------------------------------------------
 
@@ -197,7 +207,8 @@ class Dataset:
             rec = self._by_uid.get(user_id)
             if rec is None:
                 return []
-            cached = self._videos[user_id] = make_videos(self.seed, rec, self._hid[user_id])
+            made = make_videos(self.seed, rec, self._hid[user_id])
+            cached = self._videos[user_id] = documented.with_documented_video(user_id, made)
         if not sort_field:
             return list(cached)
         name = _VIDEO_SORTS[sort_field]
@@ -217,7 +228,8 @@ class Dataset:
             rec = self._by_uid.get(user_id)
             if rec is None:
                 return []
-            cached = self._lives[user_id] = make_livestreams(self.seed, rec, self._hid[user_id])
+            made = make_livestreams(self.seed, rec, self._hid[user_id])
+            cached = self._lives[user_id] = documented.with_documented_livestream(user_id, made)
         return list(cached)
 
     # --- ranking -------------------------------------------------------------------
@@ -242,6 +254,14 @@ class Dataset:
             self._remember(qkey, cached)
         return list(cached)
 
+    def _with_documented_row(
+        self, rows: list[tuple[Record, Hidden]]
+    ) -> list[tuple[Record, Hidden]]:
+        """The ranking page's example row ranks in every period."""
+        row = documented.documented_ranking_row()
+        uid = str(row["user_id"])
+        return [pair for pair in rows if pair[0]["user_id"] != uid] + [(row, self._hid[uid])]
+
     def _rank(
         self,
         date: str,
@@ -254,9 +274,8 @@ class Dataset:
         key = (date, rank_type)
         rows = self._rank_rows.get(key)
         if rows is None:
-            rows = self._rank_rows[key] = make_ranking_rows(
-                self.seed, date, rank_type, self._people
-            )
+            rows = make_ranking_rows(self.seed, date, rank_type, self._people)
+            rows = self._rank_rows[key] = self._with_documented_row(rows)
         name = _RANK_FIELDS[rank_field]
 
         def value(row: Record) -> int:

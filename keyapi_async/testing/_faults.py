@@ -47,6 +47,7 @@ class RequestRecord:
 
     status 0 means no HTTP answer (DROP, or still in flight); code is the envelope code
     the client could read, None when there is none (DROP, TRUNCATE, GARBAGE, STALL).
+    `records` counts the records a successful answer carried.
     `headers` holds the request headers with Authorization replaced by `"<redacted>"`.
     """
 
@@ -58,6 +59,7 @@ class RequestRecord:
     code: int | None
     fault: Fault | None
     headers: dict[str, str]
+    records: int = 0
 
 
 def envelope(code: int, message: str, data: object, request_id: str) -> bytes:

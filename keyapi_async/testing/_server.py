@@ -97,8 +97,7 @@ class FakeKeyAPI:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
-        n = len(self.dataset.influencers)
-        return f"FakeKeyAPI(url={self.url!r}, influencers={n})"
+        return f"FakeKeyAPI(url={self.url!r}, influencers={self.dataset.generated})"
 
     # --- control -------------------------------------------------------------------
 
@@ -291,6 +290,7 @@ class FakeKeyAPI:
         extra = {"Retry-After": "1"} if code == 429 else {}
         rid = self._request_id(seq)
         body = b""
+        items: list[bytes] = []
         final_code: int | None = code
         if fault is None and code == 0:
             try:
@@ -307,7 +307,7 @@ class FakeKeyAPI:
         else:
             status, final_code, extra, body = self._fault_answer(fault, request, params, rid)
         log[index] = RequestRecord(
-            request.path, params, now, authorized, status, final_code, fault, headers
+            request.path, params, now, authorized, status, final_code, fault, headers, len(items)
         )
         if self.latency > 0:
             await asyncio.sleep(self.latency)

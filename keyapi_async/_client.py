@@ -267,25 +267,31 @@ class KeyAPI:
     ) -> tuple[list[T], str | None]:
         """One call with retries: (records, request_id) or the last typed error."""
         budget = self._budget
-        if budget is None:
-            return await self._call(endpoint, query, None)
-        self._ensure_open()
-        lease = CallLease(budget, await budget.reserve(retry=False))
-        try:
-            return await self._call(endpoint, query, lease)
-        finally:
-            await lease.release()
-
-    async def _call(
-        self, endpoint: Endpoint[T], query: dict[str, str], lease: CallLease | None
-    ) -> tuple[list[T], str | None]:
+        if budget is not None:
+            return await self._leased(budget, endpoint, query)
         # The first attempt runs bare: the retry machinery is only built once it is needed.
         try:
-            return await self._attempt(endpoint, query, lease)
+            return await self._attempt(endpoint, query, None)
         except KeyAPIError as exc:
             if not exc.retryable or self._retry.max_retries == 0:
                 raise
-            return await self._retry_after(exc, endpoint, query, lease)
+            return await self._retry_after(exc, endpoint, query, None)
+
+    async def _leased(
+        self, budget: CreditBudget[Any], endpoint: Endpoint[T], query: dict[str, str]
+    ) -> tuple[list[T], str | None]:
+        """_request under a budget: one lease from the first attempt to the last."""
+        self._ensure_open()
+        lease = CallLease(budget, await budget.reserve(retry=False))
+        try:
+            try:
+                return await self._attempt(endpoint, query, lease)
+            except KeyAPIError as exc:
+                if not exc.retryable or self._retry.max_retries == 0:
+                    raise
+                return await self._retry_after(exc, endpoint, query, lease)
+        finally:
+            await lease.release()
 
     async def _retry_after(
         self,

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from keyapi_async import (
+    APIConnectionError,
     CreditBudget,
     CreditBudgetExceeded,
     InvalidParameterError,
@@ -19,7 +20,9 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI, Fault
 
-from .conftest import MakeClient
+from .conftest import MakeClient, serve
+
+LIST = "/v1/tiktok/influencer/list/analytics"
 
 
 class PageFaults(FakeKeyAPI):
@@ -265,3 +268,25 @@ async def test_any_object_following_the_protocol_is_a_budget(
     with pytest.raises(CreditBudgetExceeded):
         await client.influencers.list(region="US", start_page=2, concurrency=2).collect()
     assert len(fake.requests) == 3
+
+
+async def test_redirect_hops_are_leased_one_by_one() -> None:
+    hops = 0
+
+    async def loop(request: web.Request) -> web.Response:
+        nonlocal hops
+        hops += 1
+        raise web.HTTPFound(request.path)
+
+    budget = LocalCreditBudget(max_credits=6)
+    async with (
+        serve({LIST: loop}) as origin,
+        KeyAPI("k", base_url=origin, qps=None, max_retries=0, budget=budget) as client,
+    ):
+        with pytest.raises(APIConnectionError, match="redirects"):
+            await client.influencers.list(region="US")
+        assert budget.spent == hops == 4 == client.usage.credits
+        with pytest.raises(CreditBudgetExceeded):
+            await client.influencers.list(region="US")  # 2 hops, then the budget
+    assert hops == 6 == budget.spent
+    assert budget.remaining == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -221,8 +222,12 @@ class KeyAPI:
             self._limiter = None if qps is None else RateLimiter(qps)
         # Optional pacing hooks (RateLimiter's, or any limiter's with the same methods), looked up
         # once: with them acquire() returns the start time on the loop's clock.
-        hooks = [getattr(self._limiter, name, None) for name in ("slip", "rate_limited")]
-        self._slip, self._rate_limited = (h if callable(h) else None for h in hooks)
+        slip = getattr(self._limiter, "slip", None)
+        rate_limited = getattr(self._limiter, "rate_limited", None)
+        self._slip: Callable[[float], object] | None = slip if callable(slip) else None
+        self._rate_limited: Callable[[float, float], object] | None = (
+            rate_limited if callable(rate_limited) else None
+        )
         self._limiter_timed = self._slip is not None or self._rate_limited is not None
         self._budget = budget_from(budget, max_credits)
         self.detail_batch_size = _count("detail_batch_size", detail_batch_size, low=1, high=100)

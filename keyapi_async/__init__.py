@@ -5,6 +5,7 @@ async with KeyAPI() as client:
         ...
 """
 
+from ._budget import CreditBudget, LocalCreditBudget
 from ._client import KeyAPI, Usage
 from ._errors import (
     APIConnectionError,
@@ -42,6 +43,8 @@ __all__ = [
     # client
     "KeyAPI",
     "Usage",
+    "CreditBudget",
+    "LocalCreditBudget",
     "RateLimiter",
     "Limiter",
     "Influencers",

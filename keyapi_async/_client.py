@@ -1,8 +1,9 @@
 """KeyAPI: configuration, lifecycle, and the one path every request takes.
 
-A request attempt goes: refuse if closed -> hold a credit of the budget (max_credits) -> wait for
-the limiter -> once the connection is ready, count the request (see _transport) -> send ->
-decode. Retries and redirect hops go the same way, so each is paced, budgeted and counted.
+A call goes: refuse if closed -> lease a credit of the budget (see _budget) -> wait for the
+limiter -> once the connection is ready, count the request (see _transport) -> send -> decode.
+Retries and redirect hops go the same way, so each is paced, budgeted and counted; each leases
+its credit as soon as it is decided (before a backoff sleep), ahead of any new call.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
 from yarl import URL
 
+from ._budget import CallLease, CreditBudget, budget_from
 from ._endpoints import Endpoint
 from ._errors import (
     APIConnectionError,
-    CreditBudgetExceeded,
     InvalidParameterError,
     KeyAPIError,
     RateLimitError,
@@ -28,7 +30,7 @@ from ._limiter import RateLimiter
 from ._params import finite_number, shown, whole
 from ._resources import Influencers
 from ._retry import RetryPolicy
-from ._transport import Answer, Limiter, Transport
+from ._transport import Limiter, Transport
 
 T = TypeVar("T")
 
@@ -39,17 +41,36 @@ _DEFAULT_QPS = 10.0
 
 
 class Usage:
-    """What this client has spent. `requests` equals what the server received."""
+    """What this client has spent.
 
-    __slots__ = ("credits", "requests", "retries")
+    - `requests`: HTTP requests sent, retries and redirect hops included, whatever the answer.
+    - `credits`: what the account may be charged: the same count, since every request that
+      reaches the server costs a credit (docs: README.md; whether error answers are billed is not
+      published, so this is the most the bill can say).
+    - `succeeded`: answers with data (HTTP 200, code 0).
+    - `retries`: attempts that were retried.
+
+    A request counts once its connection is ready. Not exact in one case: a kept-alive connection
+    the server closes just as it is reused fails the request after it was counted, though it may
+    never have reached the server (see _transport); then `credits` can be one above the bill.
+    """
+
+    __slots__ = ("requests", "retries", "succeeded")
 
     def __init__(self) -> None:
-        self.requests = 0  # HTTP attempts sent
-        self.credits = 0  # successful answers
-        self.retries = 0  # attempts that were retried
+        self.requests = 0
+        self.succeeded = 0
+        self.retries = 0
+
+    @property
+    def credits(self) -> int:
+        return self.requests
 
     def __repr__(self) -> str:
-        return f"Usage(requests={self.requests}, credits={self.credits}, retries={self.retries})"
+        return (
+            f"Usage(requests={self.requests}, credits={self.credits}, "
+            f"succeeded={self.succeeded}, retries={self.retries})"
+        )
 
 
 def _resolve_key(api_key: str | None) -> str:
@@ -121,31 +142,31 @@ def _count(name: str, value: Any, *, low: int, high: int | None = None) -> int:
 class _Passage:
     """One request's way out: wait for the limiter, then count it once it is really sent."""
 
-    __slots__ = ("_client", "start", "was_sent")
+    __slots__ = ("_client", "_lease", "start")
 
-    def __init__(self, client: KeyAPI) -> None:
+    def __init__(self, client: KeyAPI, lease: CallLease | None) -> None:
         self._client = client
-        self.start = 0.0  # on the loop's clock
-        self.was_sent = False
+        self._lease = lease
+        self.start = 0.0  # on the loop's clock, when the limiter reports it
 
     async def wait_for_slot(self) -> None:
         client = self._client
         limiter = client._limiter
-        if isinstance(limiter, RateLimiter):
-            self.start = await limiter.acquire()
-        elif limiter is not None:
-            await limiter.acquire()
+        if limiter is not None:
+            started = await limiter.acquire()
+            if client._limiter_timed:
+                self.start = started  # type: ignore[assignment]  # a float, by the hooks' contract
         client._ensure_open()
 
     def sent(self) -> None:
         client = self._client
-        client._reserved -= 1
         client.usage.requests += 1
-        self.was_sent = True
-        if isinstance(client._limiter, RateLimiter):
+        if self._lease is not None:
+            self._lease.sent = True
+        if client._slip is not None:
             # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
             # the later ones must not catch up with it in the server's window.
-            client._limiter.slip(asyncio.get_running_loop().time() - self.start)
+            client._slip(asyncio.get_running_loop().time() - self.start)
 
 
 class KeyAPI:
@@ -155,11 +176,13 @@ class KeyAPI:
     """
 
     __slots__ = (
+        "_budget",
         "_closed",
         "_limiter",
-        "_max_credits",
-        "_reserved",
+        "_limiter_timed",
+        "_rate_limited",
         "_retry",
+        "_slip",
         "_transport",
         "base_url",
         "detail_batch_size",
@@ -178,6 +201,7 @@ class KeyAPI:
         retry_max_delay: float = 30.0,
         timeout: float = 30.0,
         max_credits: int | None = None,
+        budget: CreditBudget[Any] | None = None,
         detail_batch_size: int = 20,
         limiter: Limiter | None = None,
         session: aiohttp.ClientSession | None = None,
@@ -207,9 +231,16 @@ class KeyAPI:
             self._limiter: Limiter | None = limiter
         else:
             self._limiter = None if qps is None else RateLimiter(qps)
-        self._max_credits = (
-            None if max_credits is None else _count("max_credits", max_credits, low=1)
+        # Optional pacing hooks (RateLimiter's, or any limiter's with the same methods), looked up
+        # once: with them acquire() returns the start time on the loop's clock.
+        slip = getattr(self._limiter, "slip", None)
+        rate_limited = getattr(self._limiter, "rate_limited", None)
+        self._slip: Callable[[float], object] | None = slip if callable(slip) else None
+        self._rate_limited: Callable[[float, float], object] | None = (
+            rate_limited if callable(rate_limited) else None
         )
+        self._limiter_timed = self._slip is not None or self._rate_limited is not None
+        self._budget = budget_from(budget, max_credits)
         self.detail_batch_size = _count("detail_batch_size", detail_batch_size, low=1, high=100)
         timeout_s = _seconds("timeout", timeout, allow_zero=False)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
@@ -218,9 +249,13 @@ class KeyAPI:
             base_url=self.base_url, api_key=key, timeout=timeout_s, session=session
         )
         self._closed = False
-        self._reserved = 0  # budget held by requests not yet sent
         self.usage = Usage()
         self.influencers = Influencers(self)
+
+    @property
+    def budget(self) -> CreditBudget[Any] | None:
+        """The credit budget in force (`budget=`, or a LocalCreditBudget from `max_credits=`)."""
+        return self._budget
 
     def __repr__(self) -> str:
         return (
@@ -247,16 +282,39 @@ class KeyAPI:
         self, endpoint: Endpoint[T], query: dict[str, str]
     ) -> tuple[list[T], str | None]:
         """One call with retries: (records, request_id) or the last typed error."""
+        budget = self._budget
+        if budget is not None:
+            return await self._leased(budget, endpoint, query)
         # The first attempt runs bare: the retry machinery is only built once it is needed.
         try:
-            return await self._attempt(endpoint, query)
+            return await self._attempt(endpoint, query, None)
         except KeyAPIError as exc:
             if not exc.retryable or self._retry.max_retries == 0:
                 raise
-            return await self._retry_after(exc, endpoint, query)
+            return await self._retry_after(exc, endpoint, query, None)
+
+    async def _leased(
+        self, budget: CreditBudget[Any], endpoint: Endpoint[T], query: dict[str, str]
+    ) -> tuple[list[T], str | None]:
+        """_request under a budget: one lease from the first attempt to the last."""
+        self._ensure_open()
+        lease = CallLease(budget, await budget.reserve(retry=False))
+        try:
+            try:
+                return await self._attempt(endpoint, query, lease)
+            except KeyAPIError as exc:
+                if not exc.retryable or self._retry.max_retries == 0:
+                    raise
+                return await self._retry_after(exc, endpoint, query, lease)
+        finally:
+            await lease.release()
 
     async def _retry_after(
-        self, first_error: KeyAPIError, endpoint: Endpoint[T], query: dict[str, str]
+        self,
+        first_error: KeyAPIError,
+        endpoint: Endpoint[T],
+        query: dict[str, str],
+        lease: CallLease | None,
     ) -> tuple[list[T], str | None]:
         records: list[T] = []
         request_id: str | None = None
@@ -266,28 +324,34 @@ class KeyAPI:
             page = query.get("page_num")
             return endpoint.path + (f" page {page}" if page else "")
 
-        def count_retry() -> None:
+        async def before_retry() -> None:
+            if lease is not None:
+                await lease.renew()  # before the backoff sleep: no new call takes its credit
             self.usage.retries += 1
 
-        async with self._retry.attempts(what, count_retry) as attempts:
+        async with self._retry.attempts(what, before_retry) as attempts:
             async for attempt in attempts:
                 with attempt:
                     if first is not None:  # hand backoff the first attempt's error to wait on
                         failed, first = first, None
                         raise failed
-                    records, request_id = await self._attempt(endpoint, query)
+                    records, request_id = await self._attempt(endpoint, query, lease)
         return records, request_id
 
     async def _attempt(
-        self, endpoint: Endpoint[T], query: dict[str, str]
+        self, endpoint: Endpoint[T], query: dict[str, str], lease: CallLease | None
     ) -> tuple[list[T], str | None]:
         url: URL = self._transport.url(endpoint.path)
         params: dict[str, str] | None = query
         for _ in range(MAX_REDIRECTS + 1):
-            answer, started = await self._send(url, params)
+            passage = _Passage(self, lease)
+            self._ensure_open()
+            answer = await self._transport.get(url, params, passage)
             if answer.location is None:
                 break
             url, params = answer.location, None  # each hop is a request: paced and counted
+            if lease is not None:
+                await lease.renew()
         else:
             loop = APIConnectionError(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
             loop.retryable = False  # a loop would only buy the same hops again
@@ -297,25 +361,11 @@ class KeyAPI:
                 answer.status, answer.body, retry_after=answer.retry_after
             )
         except RateLimitError as exc:
-            if isinstance(self._limiter, RateLimiter):
-                self._limiter.rate_limited(self._retry.hold_after(exc.retry_after), started)
+            if self._rate_limited is not None:
+                self._rate_limited(self._retry.hold_after(exc.retry_after), passage.start)
             raise
-        self.usage.credits += 1
+        self.usage.succeeded += 1
         return result
-
-    async def _send(self, url: URL, params: dict[str, str] | None) -> tuple[Answer, float]:
-        """One request: its answer, and when it started on the loop's clock."""
-        self._ensure_open()
-        budget = self._max_credits
-        if budget is not None and self.usage.requests + self._reserved >= budget:
-            raise CreditBudgetExceeded(budget)
-        self._reserved += 1  # held from here, so concurrent calls cannot overshoot the budget
-        passage = _Passage(self)
-        try:
-            return await self._transport.get(url, params, passage), passage.start
-        finally:
-            if not passage.was_sent:
-                self._reserved -= 1  # never sent: nothing spent
 
     def _ensure_open(self) -> None:
         if self._closed:

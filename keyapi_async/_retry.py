@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,12 +71,16 @@ class RetryPolicy:
 
     @contextlib.asynccontextmanager
     async def attempts(
-        self, what: Callable[[], str], on_retry: Callable[[], None]
+        self, what: Callable[[], str], on_retry: Callable[[], Awaitable[None]]
     ) -> AsyncIterator[AsyncIterator[Any]]:
-        """Yields backoff's attempt iterator; closed on exit so no generator outlives the call."""
+        """Yields backoff's attempt iterator; closed on exit so no generator outlives the call.
 
-        def log(details: Any) -> None:
-            on_retry()
+        `on_retry` runs once a retry is decided, before its wait; what it raises ends the call
+        (CreditBudgetExceeded when the budget has no credit for the retry).
+        """
+
+        async def log(details: Any) -> None:
+            await on_retry()
             if logger.isEnabledFor(logging.DEBUG):
                 exc = details["exception"]
                 logger.debug(

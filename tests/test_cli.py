@@ -439,8 +439,7 @@ async def test_progress_redraws_at_most_ten_times_a_second_and_clears() -> None:
     started = time.monotonic()
     progress.start()
     for _ in range(30):
-        usage.requests += 1
-        usage.credits += 1
+        usage.requests += 1  # usage.credits follows requests
         progress.add(1, 10)
         await asyncio.sleep(0.01)
     await progress.close()

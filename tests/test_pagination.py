@@ -29,7 +29,7 @@ async def test_items_across_pages_in_server_order(fake: FakeKeyAPI, client: KeyA
     # Ends at the short page: exactly ceil(n / 10) requests, none past it.
     assert len(fake.requests) == len(expected) // 10 + 1
     assert client.usage.requests == len(fake.requests)
-    assert client.usage.credits == len(fake.requests)
+    assert client.usage.credits == len(fake.requests) == client.usage.succeeded
 
 
 async def test_await_gives_the_start_page(fake: FakeKeyAPI, client: KeyAPI) -> None:

@@ -50,7 +50,8 @@ async def test_transient_fault_is_retried_and_recovers(
     assert len(fake.requests) == 3
     assert client.usage.requests == 3  # what the server received, resends included
     assert client.usage.retries == 2
-    assert client.usage.credits == 1
+    assert client.usage.succeeded == 1
+    assert client.usage.credits == 3  # every request that reached the server may be billed
 
 
 @pytest.mark.parametrize(("fault", "error"), RETRIED)
@@ -61,8 +62,8 @@ async def test_retries_run_out_with_the_last_typed_error(
     client = make_client(max_retries=3)
     with pytest.raises(error):
         await client.influencers.list(region="US")
-    assert len(fake.requests) == 4 == client.usage.requests
-    assert client.usage.credits == 0
+    assert len(fake.requests) == 4 == client.usage.requests == client.usage.credits
+    assert client.usage.succeeded == 0
 
 
 @pytest.mark.parametrize(("fault", "error", "status"), FINAL)

@@ -151,7 +151,7 @@ async def test_one_client_shared_by_200_tasks() -> None:
             results = await run_all(client, work, kinds, bound(TASKS, QPS))
             assert_all_succeeded(results)
             assert client.usage.requests == len(fake.requests) == TASKS  # one request a call
-            assert client.usage.credits == TASKS
+            assert client.usage.succeeded == TASKS
             assert client.usage.retries == 0
         assert fake.max_in_window(1.0) <= QPS, busiest_second(fake)
     gc.collect()

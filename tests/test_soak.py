@@ -53,6 +53,7 @@ async def test_soak_every_item_once_in_order() -> None:
         assert len(attempts) == PAGES
         assert max(attempts.values()) <= MAX_RETRIES + 1
         assert client.usage.requests == len(fake.requests)
-        assert client.usage.credits == PAGES
+        assert client.usage.succeeded == PAGES
+        assert client.usage.credits == len(fake.requests)
         assert client.usage.retries == len(fake.requests) - PAGES
     assert loop_errors == []

@@ -410,3 +410,4 @@ def test_paging_numbers_property(method: str, page_size: int, start_page: int) -
         assert info.value.parameter == ("page_size" if not size_ok else "start_page")
     assert client.usage.requests == 0
     assert client.usage.credits == 0
+    assert client.usage.succeeded == 0

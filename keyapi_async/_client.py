@@ -19,6 +19,7 @@ from yarl import URL
 from ._endpoints import Endpoint
 from ._errors import (
     APIConnectionError,
+    AuthenticationError,
     CreditBudgetExceeded,
     InvalidParameterError,
     KeyAPIError,
@@ -288,6 +289,10 @@ class KeyAPI:
         except RateLimitError as exc:
             if isinstance(self._limiter, RateLimiter):
                 self._limiter.rate_limited(self._retry.hold_after(exc.retry_after), started)
+            raise
+        except AuthenticationError as exc:
+            if not self._transport.sends_key_to(url):  # redirected off the origin: no key sent
+                raise exc.without_key() from None
             raise
         self.usage.credits += 1
         return result

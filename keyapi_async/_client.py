@@ -22,6 +22,7 @@ from ._budget import CallLease, CreditBudget, budget_from
 from ._endpoints import Endpoint
 from ._errors import (
     APIConnectionError,
+    AuthenticationError,
     InvalidParameterError,
     KeyAPIError,
     RateLimitError,
@@ -363,6 +364,10 @@ class KeyAPI:
         except RateLimitError as exc:
             if self._rate_limited is not None:
                 self._rate_limited(self._retry.hold_after(exc.retry_after), passage.start)
+            raise
+        except AuthenticationError as exc:
+            if not self._transport.sends_key_to(url):  # redirected off the origin: no key sent
+                raise exc.without_key() from None
             raise
         self.usage.succeeded += 1
         return result

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from ._errors import APIStatusError, ResponseDecodeError, status_error_class
+from ._errors import APIStatusError, ResponseDecodeError, is_documented, status_error_class
 
 T = TypeVar("T")
 
@@ -128,13 +128,15 @@ def _not_json(body: bytes, exc: Exception) -> ResponseDecodeError:
 def _status_error(
     status: int, envelope: _LooseEnvelope | _Envelope[Any], retry_after: float | None
 ) -> APIStatusError:
-    # An HTTP 200 whose body carries a non-zero code is that error (docs README: envelope).
-    effective = status if status != 200 else envelope.code
+    # An HTTP 200 whose body carries a documented code is that error (docs README: envelope).
+    # An undocumented code keeps the 200: nothing says it is a server fault worth paying again.
+    code = envelope.code
+    effective = code if status == 200 and is_documented(code) else status
     message = envelope.message or f"HTTP {status}"
     return status_error_class(effective)(
         message,
         status_code=effective,
-        code=envelope.code,
+        code=code,
         request_id=envelope.requestId,
         retry_after=retry_after,
     )

@@ -6,6 +6,7 @@ endpoint is one declaration below plus a thin typed method in _resources.py.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -75,6 +76,13 @@ def _one_user(args: Mapping[str, Any]) -> None:
 def _ranking_date(args: Mapping[str, Any]) -> None:
     # Weekly rankings are Mondays, monthly ones the 1st (docs: influencer-ranking-analytics.md)
     day = p.parse_date("date", args["date"])
+    # A day after today in UTC has not ended in any time zone: its ranking cannot exist yet, and
+    # asking could only buy an empty page. (Today in UTC may have ended east of UTC.)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if day > today:
+        raise InvalidParameterError(
+            "date", f"{day} is in the future (today is {today} in UTC): no ranking exists for it"
+        )
     rank_type = args.get("rank_type")
     if rank_type == p.RankType.WEEK and day.weekday() != 0:
         raise InvalidParameterError(
@@ -96,7 +104,7 @@ INFLUENCER_LIST = Endpoint(
     model=Influencer,
     max_page=10_000,  # "page numbers start from 1 and go up to 10000"
     params={
-        "region": Param(p.text, required=True),
+        "region": Param(p.region, required=True),
         "product_category_id": _TEXT,
         "influencer_category_name": _TEXT,
         "influencer_sort_field_v2": Param(p.code(p.InfluencerSortField)),
@@ -149,7 +157,7 @@ INFLUENCER_RANKING = Endpoint(
     max_page=100_000,
     params={
         "date": Param(p.date, required=True),
-        "region": Param(p.text, required=True),
+        "region": Param(p.region, required=True),
         "rank_type": Param(p.code(p.RankType), required=True),
         "influencer_rank_field": Param(p.code(p.RankField), required=True),
         "influencer_category_name": _TEXT,

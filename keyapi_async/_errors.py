@@ -1,10 +1,12 @@
 """Every exception keyapi_async raises. No aiohttp or msgspec exception reaches the caller.
 
 KeyAPIError
-├── APIStatusError            the API answered with an error (HTTP status or the body's `code`)
+├── APIStatusError            the API answered with an error (HTTP status or the body's `code`);
+│   │                         an undocumented code is this class itself, never retried
 │   ├── BadRequestError           400  never retried
 │   ├── AuthenticationError       401  never retried
 │   ├── InsufficientCreditsError  402  never retried
+│   ├── PermissionDeniedError     403  never retried
 │   ├── RateLimitError            429  retried, honouring Retry-After
 │   └── ServerError               5xx  retried
 ├── APIConnectionError        no complete answer (refused, reset, dropped, truncated); retried
@@ -13,9 +15,14 @@ KeyAPIError
 ├── InvalidParameterError     (also a ValueError) bad input, raised before any request is sent
 ├── CreditBudgetExceeded      the next request would go over `max_credits`; nothing was sent
 └── FanOutError               some influencers of a *_many pull failed; the others were delivered
+
+Other KeyAPIErrors, raised before anything is sent: the client is closed, it is used from an
+event loop other than its own, or the session it was given is closed.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "KeyAPIError",
@@ -23,6 +30,7 @@ __all__ = [
     "BadRequestError",
     "AuthenticationError",
     "InsufficientCreditsError",
+    "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
     "APIConnectionError",
@@ -43,8 +51,10 @@ class KeyAPIError(Exception):
 class APIStatusError(KeyAPIError):
     """The API answered with an error.
 
-    `status_code` is the effective HTTP status: the response's own, or the body's `code` when the
-    API wrapped an error in an HTTP 200. `code` is the body's code, None when the body had none.
+    `code` is the body's code, None when the body had none. `status_code` is the HTTP status,
+    except when an HTTP 200 carries a documented error code (400, 401, 402, 403, 429, 500..599):
+    then it is that code, the status the API meant (so a 429 inside a 200 reads as 429). An
+    undocumented code inside a 200 (say 10001) keeps `status_code` 200 and `code` 10001.
     """
 
     def __init__(
@@ -66,7 +76,10 @@ class APIStatusError(KeyAPIError):
             detail += f", code {code}"
         if request_id:
             detail += f", request_id {request_id}"
-        super().__init__(f"{message} ({detail})")
+        super().__init__(f"{self._described(message)} ({detail})")
+
+    def _described(self, message: str) -> str:
+        return message
 
 
 class BadRequestError(APIStatusError):
@@ -74,11 +87,39 @@ class BadRequestError(APIStatusError):
 
 
 class AuthenticationError(APIStatusError):
-    """401: the API key is missing, wrong or revoked."""
+    """401: the API key is missing, wrong or revoked.
+
+    `message` is the server's own; str() says whether the server rejected the key or the key was
+    never sent (a redirect left the base URL's origin, and the key stays with its origin).
+    """
+
+    def __init__(self, message: str, *, key_sent: bool = True, **details: Any) -> None:
+        self.key_sent = key_sent
+        super().__init__(message, **details)
+
+    def _described(self, message: str) -> str:
+        if self.key_sent:
+            return f"the server rejected the API key: {message}"
+        return f"a redirect left the base URL's origin, so this went without the API key: {message}"
+
+    def without_key(self) -> AuthenticationError:
+        """The same answer, to a request that went without the key."""
+        return AuthenticationError(
+            self.message,
+            key_sent=False,
+            status_code=self.status_code,
+            code=self.code,
+            request_id=self.request_id,
+            retry_after=self.retry_after,
+        )
 
 
 class InsufficientCreditsError(APIStatusError):
     """402: the account has no credits left."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key has no access to this endpoint (plan or feature restricted). Never retried."""
 
 
 class RateLimitError(APIStatusError):
@@ -151,16 +192,23 @@ class FanOutError(KeyAPIError):
         super().__init__(f"{len(failures)} influencer(s) failed ({shown}{more})")
 
 
+# The codes the docs name (docs README: envelope); 500..599 are ServerError.
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     402: InsufficientCreditsError,
+    403: PermissionDeniedError,
     429: RateLimitError,
 }
 
 
+def is_documented(code: int) -> bool:
+    """A code with its own class: 400, 401, 402, 403, 429 or 500..599."""
+    return code in _STATUS_ERRORS or 500 <= code <= 599
+
+
 def status_error_class(status: int) -> type[APIStatusError]:
-    """The exception class for an effective HTTP status."""
-    if status >= 500:
+    """The exception class for a status or body code; APIStatusError (not retried) for others."""
+    if 500 <= status <= 599:
         return ServerError
     return _STATUS_ERRORS.get(status, APIStatusError)

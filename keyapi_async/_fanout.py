@@ -39,7 +39,7 @@ def about_one_user(exc: KeyAPIError) -> bool:
     if isinstance(exc, ResponseDecodeError):
         return not exc.retryable
     if isinstance(exc, APIStatusError):
-        return 400 <= exc.status_code < 500 and exc.status_code not in (401, 402, 429)
+        return 400 <= exc.status_code < 500 and exc.status_code not in (401, 402, 403, 429)
     return False
 
 

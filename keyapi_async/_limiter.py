@@ -29,7 +29,7 @@ import math
 from collections import deque
 
 from ._errors import InvalidParameterError
-from ._params import finite_number
+from ._params import finite_number, shown
 
 __all__ = ["RateLimiter"]
 
@@ -55,7 +55,7 @@ class RateLimiter:
     def __init__(self, qps: float) -> None:
         if not finite_number(qps) or qps <= 0:
             raise InvalidParameterError(
-                "qps", f"must be a finite number > 0 (None switches pacing off), got {qps!r}"
+                "qps", f"must be a finite number > 0 (None switches pacing off), got {shown(qps)}"
             )
         self.qps = float(qps)
         self.rate = self.qps

@@ -130,12 +130,29 @@ def numeric_id(name: str, value: Any) -> str:
     raise InvalidParameterError(name, f"must be a numeric user ID, got {shown(value)}{hint}")
 
 
+_REGION = re.compile(r"[A-Za-z]{2}")
+
+
+def region(name: str, value: Any) -> str:
+    """A two-letter region code, sent upper-case ("us" is US)."""
+    wire = text(name, value).strip()
+    if not _REGION.fullmatch(wire):
+        raise InvalidParameterError(
+            name, f"region codes are two letters such as US or GB, got {shown(value)}"
+        )
+    return wire.upper()
+
+
 def handle(name: str, value: Any) -> str:
-    """A TikTok handle without the leading @."""
+    """A TikTok handle without the leading @; whitespace around it is dropped."""
     wire = text(name, value).strip().removeprefix("@")
     if not wire or "," in wire:
         raise InvalidParameterError(
             name, f"must be a handle like 'bible._.verse', got {shown(value)}"
+        )
+    if any(c.isspace() for c in wire):  # no handle has one: it could only buy an empty answer
+        raise InvalidParameterError(
+            name, f"a handle has no whitespace inside (like 'bible._.verse'), got {shown(value)}"
         )
     return wire
 

@@ -16,7 +16,7 @@ the drop surfaces here and the SDK's own retry, paced and counted, decides what 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextvars import ContextVar
 from typing import Any, NamedTuple, Protocol
 
@@ -24,7 +24,7 @@ import aiohttp
 from yarl import URL
 
 from ._decode import retry_after_seconds
-from ._errors import APIConnectionError, APITimeoutError
+from ._errors import APIConnectionError, APITimeoutError, KeyAPIError
 
 USER_AGENT = "keyapi-async/0.1.0"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -108,6 +108,27 @@ def _location(url: URL, response: aiohttp.ClientResponse) -> URL | None:
         raise error from None
 
 
+async def _closed_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """Parked at its yield for the session's life. A loop's shutdown (asyncio.run does it)
+    closes every async generator it started, so a session its client left open is closed there,
+    inside its own loop, instead of warning "Unclosed client session" later."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
+_OTHER_LOOP = (
+    "a KeyAPI client belongs to one event loop, the one it first sent a request in, and this "
+    "call runs in another; create the client inside the loop that uses it (for example in the "
+    "coroutine given to asyncio.run()), one client per loop"
+)
+_SESSION_CLOSED = (
+    "the aiohttp session given as session= is closed; pass an open one, or none to let the "
+    "client make its own"
+)
+
+
 class Transport:
     """Owns (or borrows) the aiohttp session and the Authorization header.
 
@@ -118,6 +139,8 @@ class Transport:
         "_anonymous",
         "_base_url",
         "_headers",
+        "_keeper",
+        "_loop",
         "_origin",
         "_owns_session",
         "_secret",
@@ -143,6 +166,8 @@ class Transport:
         self._session = session
         self._owns_session = session is None
         self._urls: dict[str, URL] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # bound on first use
+        self._keeper: AsyncGenerator[None, None] | None = None
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self._base_url!r})"
@@ -155,13 +180,25 @@ class Transport:
 
     async def get(self, url: URL, query: Mapping[str, str] | None, passage: Passage) -> Answer:
         """Send one GET through `passage` and read the whole answer."""
+        # Checked before anything loop-bound (the limiter's lock, the session) is touched.
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None:
+                raise KeyAPIError(_OTHER_LOOP)
+            self._loop = loop
         session = self._session
         if session is None:
             # Made on first use, inside the running loop, so KeyAPI() can be built anywhere.
             session = self._session = aiohttp.ClientSession(connector=_Connector())
+            self._keeper = _closed_at_loop_end(session)
+            await anext(self._keeper)
+        elif session.closed:
+            raise KeyAPIError(_SESSION_CLOSED)
         await passage.wait_for_slot()
         call = _Call(passage)
         if not self._owns_session:
+            if session.closed:  # closed by its owner while this call waited for its slot
+                raise KeyAPIError(_SESSION_CLOSED)
             passage.sent()
         token = _current_call.set(call)
         # The error is raised after the `except` block, so that the aiohttp exception (whose
@@ -171,7 +208,7 @@ class Transport:
             async with session.get(
                 url,
                 params=query,
-                headers=self._headers if self._same_origin(url) else self._anonymous,
+                headers=self._headers if self.sends_key_to(url) else self._anonymous,
                 timeout=self._timeout,
                 allow_redirects=False,
                 raise_for_status=False,  # a borrowed session may say otherwise; statuses are ours
@@ -196,10 +233,12 @@ class Transport:
             _current_call.reset(token)
         raise error
 
-    def _same_origin(self, url: URL) -> bool:
+    def sends_key_to(self, url: URL) -> bool:
+        """The key goes to the base URL's origin only."""
         origin = self._origin
         return url.host == origin.host and url.port == origin.port and url.scheme == origin.scheme
 
     async def aclose(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            await keeper.aclose()  # closes the session the client made

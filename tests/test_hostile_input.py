@@ -46,6 +46,7 @@ from keyapi_async import (
     SortType,
 )
 from keyapi_async import _endpoints as e
+from keyapi_async.testing import FakeKeyAPI
 
 from .conftest import serve
 
@@ -530,6 +531,8 @@ UID = "104312351695292486"
 NOT_TEXT: list[Any] = [5, 0, True, b"US", ["US"], {"US": 1}, 1.5]
 TEXT_VALID: list[Any] = ["US", "GB", "Beauty & Care", "é😀", " padded ", "\u200fRTL"]
 TEXT_INVALID: list[Any] = ["", "   ", "\n\t", *NOT_TEXT]
+REGION_VALID: list[Any] = ["US", "GB", "us", " jp "]  # two ASCII letters, sent upper-case
+REGION_INVALID: list[Any] = [*TEXT_INVALID, "USA", "U", "é😀", "U S", "\uff35\uff33"]
 COUNT_VALID: list[Any] = [0, 1, 5000, 2**63 - 1]  # the API's integers are 64-bit
 COUNT_INVALID: list[Any] = [-1, -(10**30), 2**63, 10**30, True, 1.5, "5", float("nan"), [], b"1"]
 RATE_VALID: list[Any] = [0, 0.0, 0.05, 3, 1e308, 5e-324]
@@ -578,7 +581,7 @@ DATE_INVALID: list[Any] = [
 OPTIONAL = None  # marks "valid: leave it unset"
 PARAMS: dict[str, dict[str, tuple[list[Any], list[Any]]]] = {
     "list": {
-        "region": (TEXT_VALID, [None, *TEXT_INVALID]),
+        "region": (REGION_VALID, [None, *REGION_INVALID]),
         "product_category_id": ([OPTIONAL, *TEXT_VALID], TEXT_INVALID),
         "influencer_category_name": ([OPTIONAL, *TEXT_VALID], TEXT_INVALID),
         "influencer_sort_field_v2": codes([OPTIONAL, 0, 3, 6], 6),
@@ -610,7 +613,7 @@ PARAMS: dict[str, dict[str, tuple[list[Any], list[Any]]]] = {
     },
     "ranking": {
         "date": (DATE_VALID, DATE_INVALID),
-        "region": (TEXT_VALID, [None, *TEXT_INVALID]),
+        "region": (REGION_VALID, [None, *REGION_INVALID]),
         "rank_type": ([1, 2, 3, RankType.WEEK], [None, 0, 4, True, "1", 2.0]),
         "influencer_rank_field": ([1, 2], [None, 0, 3, True, "2"]),
         "influencer_category_name": ([OPTIONAL, *TEXT_VALID], TEXT_INVALID),
@@ -892,37 +895,60 @@ def test_a_body_error_keeps_retry_after_when_data_does_not_fit() -> None:
 
 
 @pytest.mark.parametrize("where", ["list", "videos_many"])
-def test_an_enormous_limit(where: str) -> None:
-    client = _offline_client()
-    with contextlib.suppress(InvalidParameterError):
+async def test_an_enormous_limit(where: str) -> None:
+    # A limit past anything a list can hold is no limit: the same items, the same requests.
+    async def pull(client: KeyAPI, limit: int | None) -> list[str]:
         if where == "list":
-            client.influencers.list(region="US", limit=10**400)
-        else:
-            client.influencers.videos_many([UID], limit_per_user=10**400)
+            return [i.user_id async for i in client.influencers.list(region="US", limit=limit)]
+        many = client.influencers.videos_many([user], limit_per_user=limit)
+        return [f"{uid}/{v.video_id}" async for uid, v in many]
+
+    async with FakeKeyAPI(influencers=40) as fake:
+        user = str(fake.dataset.influencers[0]["user_id"])
+        async with KeyAPI(fake.api_key, base_url=fake.url, qps=None) as client:
+            unlimited = await pull(client, None)
+            requests = len(fake.requests)
+            assert unlimited
+            assert await pull(client, 10**400) == unlimited
+            assert len(fake.requests) == 2 * requests
 
 
 @pytest.mark.parametrize(
-    "build",
+    ("build", "parameter"),
     [
-        lambda c: c.influencers.list(region="US", start_page=10**5000),  # out of range
-        lambda c: c.influencers.list(region="US", min_total_digg_cnt=10**5000),
-        lambda c: c.influencers.videos(user_id=10**5000),
-        lambda c: KeyAPI("k", base_url=OFFLINE, detail_batch_size=10**5000),
+        (lambda c: c.influencers.list(region="US", start_page=10**5000), "start_page"),
+        (
+            lambda c: c.influencers.list(region="US", min_total_digg_cnt=10**5000),
+            "min_total_digg_cnt",
+        ),
+        (lambda c: c.influencers.videos(user_id=10**5000), "user_id"),
+        (lambda c: KeyAPI("k", base_url=OFFLINE, detail_batch_size=10**5000), "detail_batch_size"),
     ],
     ids=["start_page", "count", "user_id", "detail_batch_size"],
 )
-def test_ints_past_the_str_digit_limit(build: Any) -> None:
-    with contextlib.suppress(InvalidParameterError):
-        build(_offline_client())
+def test_ints_past_the_str_digit_limit(build: Any, parameter: str) -> None:
+    # Refused by name, and described by size: str() of such an int would itself raise.
+    client = _offline_client()
+    with pytest.raises(InvalidParameterError) as caught:
+        build(client)
+    assert caught.value.parameter == parameter
+    assert "an integer of 16610 bits" in str(caught.value)
+    assert len(str(caught.value)) < 200
+    assert client.usage.requests == 0
 
 
 @pytest.mark.parametrize("option", ["timeout", "qps", "retry_max_delay", "retry_base_delay"])
 def test_enormous_numeric_options(option: str) -> None:
+    # Past the float range: no wait or rate can be that number, so it is refused by name, and
+    # the message stays short (it describes the number instead of printing 400 digits).
     kwargs: dict[str, Any] = {option: 10**400}
     if option == "retry_base_delay":
         kwargs["retry_max_delay"] = 10**401
-    with contextlib.suppress(InvalidParameterError):
+    with pytest.raises(InvalidParameterError) as caught:
         KeyAPI("k", base_url=OFFLINE, **kwargs)
+    assert caught.value.parameter == option
+    assert "finite number" in str(caught.value)
+    assert len(str(caught.value)) < 200
 
 
 @pytest.mark.parametrize(

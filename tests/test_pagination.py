@@ -43,19 +43,28 @@ async def test_await_gives_the_start_page(fake: FakeKeyAPI, client: KeyAPI) -> N
     assert fake.requests[0].params["page_size"] == "7"
 
 
-async def test_pages_yields_page_objects_and_never_an_empty_page(
-    fake: FakeKeyAPI, make_client: MakeClient
-) -> None:
-    # 80 US records at page_size 10 end on a full page: the empty page after it is requested,
-    # then not yielded.
-    expected = us_ids(fake)
-    full = len(expected) - len(expected) % 10
-    client = make_client()
-    pager = client.influencers.list(region="US", limit=full)
-    pages = [page async for page in pager.pages()]
-    assert [p.page_num for p in pages] == list(range(1, full // 10 + 1))
-    assert all(len(p.items) == 10 for p in pages)
-    assert len(fake.requests) == full // 10  # limit reached: no probe for an empty page
+async def test_pages_yields_page_objects_and_never_an_empty_page(make_client: MakeClient) -> None:
+    # 100 US records at page_size 10 end on a full page, so page 11 comes back empty: it is
+    # requested (and paid for) but never yielded.
+    async with FakeKeyAPI(influencers=150) as fake:
+        n = len(us_ids(fake))
+        assert n % 10 == 0, "the dataset should end on a full page"
+        client = make_client(api_key=fake.api_key, base_url=fake.url)
+        pages = [page async for page in client.influencers.list(region="US").pages()]
+        assert all(isinstance(p, Page) for p in pages)
+        assert [p.page_num for p in pages] == list(range(1, n // 10 + 1))
+        assert all(len(p.items) == 10 for p in pages)
+        asked = [r.params["page_num"] for r in fake.requests]
+        assert asked == [str(k) for k in range(1, n // 10 + 2)]  # the empty page was reached
+        assert fake.requests[-1].code == 0  # a real, empty answer, not an error
+        assert client.usage.credits == len(fake.requests)  # usage counts the empty page too
+
+        # With a limit that ends on a full page, no page past it is asked for.
+        fake.reset_log()
+        limited = [p async for p in client.influencers.list(region="US", limit=n - 10).pages()]
+        assert [p.page_num for p in limited] == list(range(1, n // 10))
+        assert all(len(p.items) == 10 for p in limited)
+        assert len(fake.requests) == n // 10 - 1  # limit reached: no probe for an empty page
 
 
 async def test_list_ending_on_a_full_page_stops_at_the_empty_one(make_client: MakeClient) -> None:

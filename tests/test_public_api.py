@@ -200,6 +200,10 @@ def test_invalid_parameter_error_is_a_value_error() -> None:
         (500, "ServerError"),
         (503, "ServerError"),
         (418, "APIStatusError"),
+        (403, "PermissionDeniedError"),
+        (599, "ServerError"),
+        (600, "APIStatusError"),
+        (10001, "APIStatusError"),
     ],
 )
 def test_status_codes_map_to_the_documented_classes(status: int, expected: str) -> None:
@@ -222,6 +226,7 @@ def test_retryable_flags_match_the_docstring() -> None:
         "BadRequestError": False,
         "AuthenticationError": False,
         "InsufficientCreditsError": False,
+        "PermissionDeniedError": False,
         "RateLimitError": True,
         "ServerError": True,
         "APIConnectionError": True,
@@ -230,4 +235,5 @@ def test_retryable_flags_match_the_docstring() -> None:
     for name, retried in drawn.items():
         assert getattr(keyapi_async, name).retryable is retried, name
     assert keyapi_async.InvalidParameterError.retryable is False
+    assert keyapi_async.APIStatusError.retryable is False  # an undocumented code
     assert keyapi_async.CreditBudgetExceeded.retryable is False

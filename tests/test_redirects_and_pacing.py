@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import aiohttp
@@ -153,14 +154,34 @@ async def test_a_malformed_location_is_one_connection_error() -> None:
         assert client.usage.requests == 1  # not retried: it would get the same header
 
 
+_FAR_FUTURE = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+
+
 @pytest.mark.parametrize(
-    "value", ["Mon, 01 Jan 99999999 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "soon", "-3"]
+    ("value", "expected"),
+    [
+        ("Mon, 01 Jan 99999999 00:00:00 GMT", None),  # a date no clock can hold
+        ("Fri, 31 Dec 9999 23:59:59 GMT", "far"),  # a date: seconds from now
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: now
+        ("soon", None),
+        ("", None),
+        ("-3", 0.0),  # never a negative wait
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("120", 120.0),
+    ],
 )
-def test_any_retry_after_reads_as_seconds_or_nothing(value: str) -> None:
+def test_any_retry_after_reads_as_seconds_or_nothing(
+    value: str, expected: float | str | None
+) -> None:
     from keyapi_async._decode import retry_after_seconds
 
     seconds = retry_after_seconds({"Retry-After": value})
-    assert seconds is None or seconds >= 0
+    if expected == "far":
+        assert seconds == pytest.approx(_FAR_FUTURE.timestamp() - time.time(), abs=60)
+    else:
+        assert seconds == expected
+    assert retry_after_seconds({}) is None
 
 
 def test_a_429_without_retry_after_holds_for_one_second_not_the_max_delay() -> None:

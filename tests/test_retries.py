@@ -41,17 +41,27 @@ FINAL = [
 
 @pytest.mark.parametrize(("fault", "error"), RETRIED)
 async def test_transient_fault_is_retried_and_recovers(
-    fake: FakeKeyAPI, make_client: MakeClient, fault: Fault, error: type[KeyAPIError]
+    fake: FakeKeyAPI,
+    make_client: MakeClient,
+    fault: Fault,
+    error: type[KeyAPIError],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake.script(fault, fault)
     client = make_client(max_retries=2)
-    page = await client.influencers.list(region="US")
+    with caplog.at_level(logging.DEBUG, logger="keyapi_async"):
+        page = await client.influencers.list(region="US")
     assert len(page.items) == 10
     assert len(fake.requests) == 3
+    assert [r.fault for r in fake.requests] == [fault, fault, None]
     assert client.usage.requests == 3  # what the server received, resends included
     assert client.usage.retries == 2
     assert client.usage.succeeded == 1
     assert client.usage.credits == 3  # every request that reached the server may be billed
+    # Each retry was for the fault's own error, mapped as documented.
+    retried = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retry ")]
+    assert len(retried) == 2
+    assert all(f" after {error.__name__}: " in message for message in retried), retried
 
 
 @pytest.mark.parametrize(("fault", "error"), RETRIED)

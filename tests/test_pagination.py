@@ -44,9 +44,9 @@ async def test_await_gives_the_start_page(fake: FakeKeyAPI, client: KeyAPI) -> N
 
 
 async def test_pages_yields_page_objects_and_never_an_empty_page(make_client: MakeClient) -> None:
-    # 100 US records at page_size 10 end on a full page, so page 11 comes back empty: it is
-    # requested (and paid for) but never yielded.
-    async with FakeKeyAPI(influencers=150) as fake:
+    # 100 US records (generated and documented) at page_size 10 end on a full page, so page 11
+    # comes back empty: it is requested (and paid for) but never yielded.
+    async with FakeKeyAPI(influencers=151) as fake:
         n = len(us_ids(fake))
         assert n % 10 == 0, "the dataset should end on a full page"
         client = make_client(api_key=fake.api_key, base_url=fake.url)

@@ -176,7 +176,7 @@ def png(outcomes: Sequence[Outcome], path: Path) -> bool:
     by_key = {o.key: o for o in outcomes}
     fig, axes = plt.subplots(2, 4, figsize=(21, 9.5))
     panels = [_overhead, _rates, _decode, _limiter_rate, _limiter_burst, _memory, _adaptive]
-    axes.flat[-1].set_axis_off()  # seven panels in a grid of eight
+    panels.append(_fleet)
     for ax, draw in zip(axes.flat, panels, strict=False):
         try:
             draw(ax, by_key)
@@ -319,4 +319,19 @@ def _adaptive(ax: Any, by_key: dict[str, Outcome]) -> None:
     ax.set_title(
         f"{_status(o)}: adaptive pacing, qps {chart['client_qps']:g} vs limit "
         f"{chart['server_qps']:g}"
+    )
+
+
+def _fleet(ax: Any, by_key: dict[str, Outcome]) -> None:
+    o = by_key["8"]
+    chart = o.chart
+    labels = [label.split(")")[0] + ")" for label in chart["labels"]]
+    _bars(ax, labels, [share * 100 for share in chart["share"]], color="tab:green")
+    ax.axhline(95, color="grey", linestyle="--", linewidth=1)
+    ax.set_ylabel("requests/s at the server, % of the limit")
+    ax.set_title(
+        f"{_status(o)}: 4 processes, limit 40 (finish s: "
+        + ", ".join(f"{s:.1f}" for s in chart["finish"])
+        + ")",
+        fontsize=9,
     )

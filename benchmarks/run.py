@@ -22,6 +22,7 @@ from benchmarks import (
     _report,
     bench_adaptive,
     bench_decode,
+    bench_fleet,
     bench_latency,
     bench_limiter,
     bench_memory,
@@ -40,6 +41,7 @@ SUITE: list[tuple[tuple[str, ...], Callable[[], Outcome | list[Outcome]]]] = [
     (("5",), bench_limiter.run),
     (("6",), bench_memory.run),
     (("7",), bench_adaptive.run),
+    (("8",), bench_fleet.run),
 ]
 
 

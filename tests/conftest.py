@@ -12,6 +12,7 @@ from aiohttp import web
 
 from keyapi_async import KeyAPI
 from keyapi_async.testing import FakeKeyAPI
+from tests.conftest_redis import redis, redis_server, redis_url  # noqa: F401 - fixtures
 
 MakeClient = Callable[..., KeyAPI]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -42,16 +42,11 @@ async def _work(args: argparse.Namespace) -> dict[str, Any]:
 
     from keyapi_async import KeyAPI, KeyAPIError, RateLimiter
     from keyapi_async.redis import RedisRateLimiter
-    from tests.redis_worker import Wired
 
     redis = Redis.from_url(args.redis, socket_timeout=2.0, socket_connect_timeout=2.0)
     limiter: Any = RateLimiter(args.qps)
     if args.mode == "redis":
-        # Until KeyAPI calls slip() and rate_limited() on any limiter (it calls them on a
-        # RateLimiter only), the adapter makes it drive RedisRateLimiter as it will.
         limiter = RedisRateLimiter(redis, qps=args.qps, name="bench-fleet")
-        if not args.unwired:
-            limiter = Wired(limiter)
     error = None
     got = 0
     async with KeyAPI(api_key=args.api_key, base_url=args.url, limiter=limiter) as client:
@@ -124,7 +119,6 @@ def _worker_main(argv: list[str]) -> None:
     ap.add_argument("--qps", type=float, default=LIMIT)
     ap.add_argument("--pages", type=int, default=0)
     ap.add_argument("--start", type=int, default=1)
-    ap.add_argument("--unwired", action="store_true", help="acquire() only, as KeyAPI does today")
     args = ap.parse_args(argv)
     result: Any
     if args.role == "pull":

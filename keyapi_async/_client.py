@@ -23,14 +23,16 @@ from ._endpoints import Endpoint
 from ._errors import (
     APIConnectionError,
     AuthenticationError,
+    InsufficientCreditsError,
     InvalidParameterError,
     KeyAPIError,
     RateLimitError,
 )
+from ._fingerprint import key_fingerprint
 from ._limiter import RateLimiter
 from ._params import finite_number, shown, whole
 from ._resources import Influencers
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, logger
 from ._transport import Limiter, Transport
 
 T = TypeVar("T")
@@ -241,6 +243,11 @@ class KeyAPI:
             rate_limited if callable(rate_limited) else None
         )
         self._limiter_timed = self._slip is not None or self._rate_limited is not None
+        # A shared limiter or budget scoped by the key gets a fingerprint of it, never the key.
+        for shared in (self._limiter, budget):
+            bind = getattr(shared, "bind", None)
+            if callable(bind):
+                bind(key_fingerprint(key))
         self._budget = budget_from(budget, max_credits)
         self.detail_batch_size = _count("detail_batch_size", detail_batch_size, low=1, high=100)
         timeout_s = _seconds("timeout", timeout, allow_zero=False)
@@ -369,8 +376,23 @@ class KeyAPI:
             if not self._transport.sends_key_to(url):  # redirected off the origin: no key sent
                 raise exc.without_key() from None
             raise
+        except InsufficientCreditsError as exc:
+            await self._credits_exhausted(exc)
+            raise
         self.usage.succeeded += 1
         return result
+
+    async def _credits_exhausted(self, exc: InsufficientCreditsError) -> None:
+        """Tell a shared limiter or budget, so that the rest of the fleet stops before sending:
+        one wasted request per fleet, not one per worker. Failing to tell costs money, never
+        the 402 itself, which is raised whatever happens here."""
+        for shared in (self._limiter, self._budget):
+            hook = getattr(shared, "credits_exhausted", None)
+            if callable(hook):
+                try:
+                    await hook(exc.message)
+                except KeyAPIError as failure:
+                    logger.warning("could not share the 402 with the fleet: %s", failure)
 
     def _ensure_open(self) -> None:
         if self._closed:

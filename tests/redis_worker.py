@@ -19,26 +19,6 @@ from keyapi_async import KeyAPI, KeyAPIError, RateLimiter
 from keyapi_async.redis import RedisRateLimiter
 
 
-class Wired(RateLimiter):
-    """Until KeyAPI calls a limiter's slip() and rate_limited() duck-typed, it calls them only on
-    a RateLimiter: this adapter makes the client drive the Redis limiter exactly as it will."""
-
-    __slots__ = ("shared",)
-
-    def __init__(self, shared: RedisRateLimiter) -> None:
-        super().__init__(shared.qps)
-        self.shared = shared
-
-    async def acquire(self) -> float:
-        return await self.shared.acquire()
-
-    def slip(self, late: float) -> None:
-        self.shared.slip(late)
-
-    def rate_limited(self, hold: float, sent_at: float) -> None:
-        self.shared.rate_limited(hold, sent_at)
-
-
 class SkewedLoop(asyncio.SelectorEventLoop):
     skew = 0.0
 
@@ -49,7 +29,7 @@ class SkewedLoop(asyncio.SelectorEventLoop):
 async def pull(args: argparse.Namespace) -> dict[str, object]:
     redis = Redis.from_url(args.redis, socket_timeout=1.0, socket_connect_timeout=1.0)
     shared = RedisRateLimiter(redis, qps=args.qps, name=args.name)
-    limiter = RateLimiter(args.qps) if args.local else Wired(shared)
+    limiter = RateLimiter(args.qps) if args.local else shared
     got, error = 0, None
     try:
         async with KeyAPI(

@@ -17,7 +17,6 @@ from keyapi_async import InsufficientCreditsError, InvalidParameterError, KeyAPI
 from keyapi_async.redis import RedisRateLimiter, SharedStateUnavailable
 from keyapi_async.testing import FakeKeyAPI
 from tests.redis_server import RedisServer
-from tests.redis_worker import Wired
 
 PLAN = "acme-plan"
 
@@ -87,7 +86,7 @@ async def test_two_clients_share_one_pace(fake: FakeKeyAPI, redis: Redis, redis_
         KeyAPI(
             api_key=fake.api_key,
             base_url=fake.url,
-            limiter=Wired(RedisRateLimiter(r, qps=20, name=PLAN)),
+            limiter=RedisRateLimiter(r, qps=20, name=PLAN),
             max_retries=0,
         )
         for r in redises

@@ -65,6 +65,7 @@ class RedisRateLimiter:
         "_scripts",
         "_stopped_until",
         "_turn",
+        "credits_stop_ttl",
         "fallback_share",
         "headroom",
         "name",
@@ -84,6 +85,7 @@ class RedisRateLimiter:
         timeout: float = 1.0,
         probe: float = 1.0,
         headroom: float = HEADROOM,
+        credits_stop_ttl: float = 300.0,
     ) -> None:
         if not isinstance(redis, Redis):
             raise InvalidParameterError("redis", "must be a redis.asyncio.Redis client")
@@ -101,6 +103,8 @@ class RedisRateLimiter:
             )
         self.on_unavailable = on_unavailable
         self.fallback_share = _positive("fallback_share", fallback_share, high=1.0)
+        # How long a 402 stops the fleet: after a top-up it resumes by itself (or credits_restored)
+        self.credits_stop_ttl = _positive("credits_stop_ttl", credits_stop_ttl)
         meanwhile = (
             f"pacing locally at {self.fallback_share:.0%} of the plan until it answers again"
             if on_unavailable == "fallback"
@@ -222,10 +226,11 @@ class RedisRateLimiter:
 
     # --- stop on 402 ----------------------------------------------------------------------
 
-    async def credits_exhausted(self, message: str, *, ttl: float = 300.0) -> None:
-        """Raise the plan's 402 flag for `ttl` seconds: every client sharing the name then raises
-        InsufficientCreditsError before sending. `message` is the server's 402 message."""
-        ttl = _positive("ttl", ttl)
+    async def credits_exhausted(self, message: str, *, ttl: float | None = None) -> None:
+        """Raise the plan's 402 flag for `ttl` seconds (default `credits_stop_ttl`): every client
+        sharing the name then raises InsufficientCreditsError before sending. `message` is the
+        server's 402 message. The client calls this when the server answers 402."""
+        ttl = self.credits_stop_ttl if ttl is None else _positive("ttl", ttl)
         loop = asyncio.get_running_loop()
         self._stopped_until = loop.time() + ttl  # holds this process even if Redis is down
         keys = self._plan_keys()

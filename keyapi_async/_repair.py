@@ -29,7 +29,7 @@ class Unfit(ValueError):
 
 
 def _kind(name: str, tp: Any) -> str | None:
-    if tp is str:
+    if tp is str or tp == (str | None):  # the latter: null taken as "" by the model itself
         # docs: most_views_video is a video ID ("7376938080051170606"), the others end in _id
         return "id" if name.endswith("_id") or name == "most_views_video" else "text"
     if tp is bool:

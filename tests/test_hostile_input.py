@@ -73,7 +73,8 @@ ENDPOINTS: dict[str, tuple[e.Endpoint[Any], str]] = {
 def _kind(name: str, tp: Any) -> str:
     if tp is Any:
         return "any"  # JSON-in-a-string fields, parsed by the model
-    if tp is str:  # IDs: the *_id fields and most_views_video (a video ID)
+    if tp is str or tp == (str | None):  # str | None: seller_id, null read as "" by the model
+        # IDs: the *_id fields and most_views_video (a video ID)
         return "id" if name.endswith("_id") or name == "most_views_video" else "str"
     names: dict[Any, str] = {int: "int", float: "float", bool: "bool"}
     if tp in names:

@@ -325,7 +325,7 @@ STRING_FIELDS = [
     (endpoint, f.encode_name)
     for _, endpoint in PAGES.values()
     for f in msgspec.structs.fields(endpoint.model)
-    if f.type is str
+    if f.type in (str, str | None)  # str | None: seller_id, where null reads as "" too
 ]
 
 

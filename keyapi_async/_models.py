@@ -112,8 +112,8 @@ class Influencer(_Record, frozen=True):
     user_id: str = ""
 
     def __post_init__(self) -> None:
-        # Runs for every record decoded, so it is written out flat (a call per field measured
-        # ~15% of a page's decoding time). A value already parsed is left alone.
+        # Runs for every record decoded (msgspec calls it), so it stays flat and cheap; a value
+        # already parsed (a record built from parsed values, or copied) is left alone.
         value: Any = self.influencer_video_duration_level
         if type(value) is not _Histogram:
             _force(self, "influencer_video_duration_level", _as_histogram(value))

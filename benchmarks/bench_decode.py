@@ -23,16 +23,23 @@ import gc
 import json
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 import aiohttp
 import msgspec
 import orjson
-import pydantic
 
 from keyapi_async import Influencer
 from keyapi_async._endpoints import INFLUENCER_LIST
 
+from ._baselines import (
+    CATEGORIES,
+    HISTOGRAMS,
+    pydantic_decoder,
+    struct_with_fields_parsed,
+    wire_ordered_decoder,
+    with_fields_parsed,
+)
 from ._common import _FIELDS, LIST_PATH, Outcome, bare_decoder
 from ._server import FakeServer
 
@@ -42,14 +49,6 @@ TARGET_VS_SLOW = 3.0  # SDK at least this much faster than pydantic v2 and json.
 TARGET_VS_BARE = 1.2  # SDK time / bare Struct time at most this
 NUMERIC = {f.encode_name for f in msgspec.structs.fields(Influencer) if f.type in (int, float)}
 COUNTS = {f.encode_name for f in msgspec.structs.fields(Influencer) if f.type is int}
-HISTOGRAMS = (
-    "influencer_video_duration_level",
-    "influencer_video_publish_hour",
-    "influencer_video_publish_week",
-)
-CATEGORIES = "most_category_product"
-_hist = msgspec.json.Decoder(dict[str, int], strict=False)
-_cats = msgspec.json.Decoder(list[dict[str, Any]], strict=False)
 
 
 async def _page(server: FakeServer, page: int) -> bytes:
@@ -101,61 +100,6 @@ async def _pages(server: FakeServer) -> tuple[int, bytes, int, bytes]:
     raise RuntimeError("no drifted page without gaps, or none with, in the first 79 US pages")
 
 
-def _or_empty(decode: Callable[[Any], Any], value: Any, empty: type) -> Any:
-    """Parse JSON text; malformed, or of another shape, reads as empty (as in the SDK)."""
-    try:
-        parsed = decode(value) if isinstance(value, str) and value else empty()
-    except ValueError:  # msgspec.DecodeError and json.JSONDecodeError are ValueErrors
-        return empty()
-    return parsed if isinstance(parsed, empty) else empty()
-
-
-def _parse_struct_fields(records: list[Any]) -> None:
-    """What the SDK does after decoding, as plainly as msgspec allows: parse the four fields."""
-    for r in records:
-        if r.seller_id is None:  # no linked shop: "" in the SDK
-            r.seller_id = ""
-        r.influencer_video_duration_level = _or_empty(
-            _hist.decode, r.influencer_video_duration_level, dict
-        )
-        r.influencer_video_publish_hour = _or_empty(
-            _hist.decode, r.influencer_video_publish_hour, dict
-        )
-        r.influencer_video_publish_week = _or_empty(
-            _hist.decode, r.influencer_video_publish_week, dict
-        )
-        r.most_category_product = _or_empty(_cats.decode, r.most_category_product, list)
-
-
-def _with_fields_parsed(
-    decode: Callable[[bytes], Any], loads: Callable[[Any], Any]
-) -> Callable[[bytes], Any]:
-    """A decoder to Python dicts, then the four fields parsed with the same parser."""
-
-    def run(body: bytes) -> Any:
-        page = decode(body)
-        for r in page["data"]:
-            if r.get("seller_id", "") is None:
-                r["seller_id"] = ""
-            for name in HISTOGRAMS:
-                if name in r:
-                    r[name] = _or_empty(loads, r[name], dict)
-            if CATEGORIES in r:
-                r[CATEGORIES] = _or_empty(loads, r[CATEGORIES], list)
-        return page
-
-    return run
-
-
-def _struct_with_fields_parsed(decoder: Any) -> Callable[[bytes], Any]:
-    def run(body: bytes) -> Any:
-        page = decoder.decode(body)
-        _parse_struct_fields(page.data)
-        return page
-
-    return run
-
-
 def _out_of_order(body: bytes) -> int:
     """Records whose known keys arrive in another order than the model declares."""
     rank = {name: n for n, (name, _, _) in enumerate(_FIELDS)}
@@ -166,74 +110,21 @@ def _out_of_order(body: bytes) -> int:
     return count
 
 
-def _json_or_empty(empty: type) -> Any:
-    """pydantic's JSON-in-a-string field; malformed reads as empty, as in the SDK."""
-
-    def validate(value: Any, handler: Any) -> Any:
-        try:
-            return handler(value)
-        except pydantic.ValidationError:
-            return empty()
-
-    return pydantic.WrapValidator(validate)
-
-
-def _pydantic_decoder() -> Callable[[bytes], Any]:
-    # The same fields and defaults; lax mode converts "183" to 183. IDs are always strings here.
-    fields: dict[str, Any] = {name: (kind, default) for name, kind, default in _FIELDS}
-    for name in HISTOGRAMS:
-        fields[name] = (Annotated[pydantic.Json[dict[str, int]], _json_or_empty(dict)], {})
-    fields[CATEGORIES] = (Annotated[pydantic.Json[list[dict[str, Any]]], _json_or_empty(list)], [])
-    no_shop = pydantic.BeforeValidator(lambda v: "" if v is None else v)
-    fields["seller_id"] = (Annotated[str, no_shop], "")
-    model: Any = pydantic.create_model("PydanticInfluencer", **fields)
-
-    class Envelope(pydantic.BaseModel):
-        code: int
-        message: str | None = ""
-        data: list[model] | None = None
-        requestId: str | None = None
-
-    adapter = pydantic.TypeAdapter(Envelope)
-    return adapter.validate_json
-
-
 SDK, BARE, JSON, PYDANTIC = "keyapi_async", "bare msgspec Struct", "json.loads", "pydantic v2"
 WIRE_ORDER = "bare Struct, fields in wire order (not judged)"
-
-
-def _wire_ordered_decoder(clean: bytes) -> Callable[[bytes], Any]:
-    """The bare Struct with its fields declared in the order the server sends them.
-
-    msgspec matches each key against the field it expects next, so keys arriving in declared
-    order decode fastest; this shows what the SDK's field order costs. Not judged.
-    """
-    wire = {name: n for n, name in enumerate(json.loads(clean)["data"][0])}
-    fields = sorted(_FIELDS, key=lambda f: wire.get(f[0], len(wire)))
-    record: Any = msgspec.defstruct("WireOrderInfluencer", fields)
-    envelope = msgspec.defstruct(
-        "WireOrderEnvelope",
-        [
-            ("code", int),
-            ("message", str | None, ""),
-            ("data", list[record] | None, None),
-            ("requestId", str | None, None),
-        ],
-    )
-    return _struct_with_fields_parsed(msgspec.json.Decoder(envelope, strict=False))
 
 
 def _decoders(clean: bytes) -> dict[str, Callable[[bytes], Any]]:
     sdk = INFLUENCER_LIST.decoder
     decoders: dict[str, Callable[[bytes], Any]] = {
         SDK: lambda body: sdk.decode(200, body),
-        BARE: _struct_with_fields_parsed(bare_decoder()),
-        "orjson.loads": _with_fields_parsed(orjson.loads, orjson.loads),
-        JSON: _with_fields_parsed(json.loads, json.loads),
-        PYDANTIC: _pydantic_decoder(),
+        BARE: struct_with_fields_parsed(bare_decoder()),
+        "orjson.loads": with_fields_parsed(orjson.loads, orjson.loads),
+        JSON: with_fields_parsed(json.loads, json.loads),
+        PYDANTIC: pydantic_decoder(),
     }
     if _out_of_order(clean):  # only worth showing while the model's order differs
-        decoders[WIRE_ORDER] = _wire_ordered_decoder(clean)
+        decoders[WIRE_ORDER] = wire_ordered_decoder(clean)
     return decoders
 
 

@@ -22,6 +22,7 @@ __all__ = ["Repairer", "Unfit"]
 
 _EXACT = 2**53  # the largest run of integers a float holds exactly
 _INT_RANGE = 2**63
+_KINDS = ("id", "text", "int", "float", "bool")
 
 
 class Unfit(ValueError):
@@ -44,33 +45,42 @@ def _kind(name: str, tp: Any) -> str | None:
 class Repairer:
     """The repairs for one model's records."""
 
-    __slots__ = ("_kinds",)
+    __slots__ = ("_ids", "_ints", "_known", "_numbers", "_texts")
 
     def __init__(self, model: type[Any]) -> None:
         kinds = {f.encode_name: _kind(f.encode_name, f.type) for f in msgspec.structs.fields(model)}
-        self._kinds = {name: kind for name, kind in kinds.items() if kind is not None}
+        of = {kind: frozenset(n for n, k in kinds.items() if k == kind) for kind in _KINDS}
+        self._ids, self._texts, self._ints = of["id"], of["text"], of["int"]
+        self._numbers = of["int"] | of["float"] | of["bool"]  # where "" reads as the default
+        self._known = frozenset(n for n, k in kinds.items() if k is not None)
 
     def repair(self, record: dict[str, Any]) -> None:
         """Rewrite `record` in place; raises Unfit for an ID that cannot be exact."""
-        kinds = self._kinds
-        for name in [n for n in record if n in kinds]:
-            value = record[name]
-            if value is None or isinstance(value, bool):
-                if value is None:
+        # Dispatch on the value's type first: most values need nothing and cost a set lookup.
+        for name, value in list(record.items()):
+            kind = type(value)
+            if kind is str:
+                if name in self._ints:
+                    rounded = _rounded(value)
+                    if rounded is not None:
+                        record[name] = rounded
+                        continue
+                if value == "" and name in self._numbers:
                     del record[name]
-                continue
-            kind = kinds[name]
-            if kind == "int":
-                rounded = _rounded(value)
-                if rounded is not None:
-                    record[name] = rounded
-                elif value == "":
-                    del record[name]
-            elif kind in ("float", "bool"):
-                if value == "":
-                    del record[name]
-            elif isinstance(value, (int, float)):
-                record[name] = _id_text(name, value) if kind == "id" else _text(name, value)
+            elif kind is int:
+                if name in self._ids or name in self._texts:
+                    record[name] = _text(name, value)
+            elif kind is float:
+                if name in self._ints:
+                    rounded = _rounded(value)
+                    if rounded is not None:
+                        record[name] = rounded
+                elif name in self._ids:
+                    record[name] = _id_text(name, value)
+                elif name in self._texts:
+                    record[name] = _text(name, value)
+            elif value is None and name in self._known:
+                del record[name]
 
 
 def _rounded(value: object) -> int | None:

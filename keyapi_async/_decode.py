@@ -1,9 +1,10 @@
 """From response bytes to records or a typed error.
 
 The fast path decodes the bytes straight into `list[Model]` with one prebuilt decoder. Only when a
-page does not fit does the slow path run: it reads the envelope loosely, turns IDs sent as numbers
-back into strings, and converts again. A record that still does not fit raises
-ResponseDecodeError naming the field; no record is ever dropped.
+page does not fit does the slow path run: it reads the envelope loosely, repairs each record
+(keyapi_async._repair: nulls, fractions in counts, IDs sent as numbers) and converts again. A
+record that still does not fit raises ResponseDecodeError naming the field; no record is ever
+dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from ._errors import APIStatusError, ResponseDecodeError, is_documented, status_error_class
+from ._repair import Repairer, Unfit
 
 T = TypeVar("T")
 
@@ -31,24 +33,15 @@ _LooseEnvelope = _Envelope[Any]
 _loose_decoder = msgspec.json.Decoder(_LooseEnvelope, strict=False)
 
 
-def _string_fields(model: type[Any]) -> frozenset[str]:
-    """Wire names of the model's str fields: the ones a number may stand in for."""
-    names = set()
-    for field in msgspec.structs.fields(model):
-        if field.type is str or field.type == (str | None):
-            names.add(field.encode_name)
-    return frozenset(names)
-
-
 class ResponseDecoder(Generic[T]):
     """Decodes one endpoint's answers into `(records, request_id)` or raises the typed error."""
 
-    __slots__ = ("_model", "_string_names", "_typed")
+    __slots__ = ("_model", "_repairer", "_typed")
 
     def __init__(self, model: type[T]) -> None:
         self._model = model
         self._typed = msgspec.json.Decoder(_Envelope[list[model]], strict=False)  # type: ignore[valid-type]  # model is a runtime type
-        self._string_names = _string_fields(model)
+        self._repairer = Repairer(model)
 
     def decode(
         self, status: int, body: bytes, *, retry_after: float | None = None
@@ -87,9 +80,16 @@ class ResponseDecoder(Generic[T]):
                 request_id=envelope.requestId,
                 retryable=False,
             )
-        for record in data:
-            if isinstance(record, dict):
-                self._restore_strings(record)
+        try:
+            for record in data:
+                if isinstance(record, dict):
+                    self._repairer.repair(record)
+        except Unfit as exc:
+            raise ResponseDecodeError(
+                f"a record does not fit {self._model.__name__}: {exc}",
+                request_id=envelope.requestId,
+                retryable=False,
+            ) from None
         try:
             records = msgspec.convert(data, list[self._model], strict=False)  # type: ignore[name-defined]  # model is a runtime type
         except msgspec.ValidationError as exc:
@@ -99,13 +99,6 @@ class ResponseDecoder(Generic[T]):
                 retryable=False,
             ) from None
         return records, envelope.requestId
-
-    def _restore_strings(self, record: dict[str, Any]) -> None:
-        # IDs are strings; a number sent in their place is the same ID.
-        for name in self._string_names.intersection(record):
-            value = record[name]
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                record[name] = str(value)
 
 
 def _loose_or_none(body: bytes) -> _LooseEnvelope | None:

@@ -4,56 +4,60 @@ Attribute names are the documented field names, declared in the order the API se
 (alphabetical, as in the docs): msgspec decodes keys that arrive in declared order fastest, about
 a quarter faster here than in any other order. Every field has a default so that a record with
 missing fields still decodes, and unknown fields are ignored. Decoding is lax (strict=False):
-"183" and 183.0 become the int 183, "0.13" the float 0.13, "false" the bool False.
+"183" and 183.0 become the int 183, "0.13" the float 0.13, "false" the bool False. What the
+typed decoder cannot take is repaired before the record is built (keyapi_async._repair): null
+and "" read as the field's default in every field, a fraction in a count rounds to the nearest
+int, and an ID sent as a number becomes its exact string.
 
-IDs stay strings. A record's own key (user_id, video_id, room_id) is a plain str; the other IDs
-may be None where the API sends null (the docs' examples carry `seller_id: null`). Missing, they
-read as "" (seller_id, documented nullable, as None), the same as when sent empty.
+IDs are plain strings, "" when the API sends null or nothing: test one with `if record.seller_id:`.
+Counts are int; amounts, scores, rates and averages are float.
 
-Four fields carry JSON inside a string (histograms and the best-selling categories). They are kept
-raw when the page is decoded and parsed when read, so nobody pays for what nobody reads; a
-malformed one reads as empty. Encoding a record writes the raw string back, so a JSON Lines file of
-records decodes to equal records.
+Four fields carry JSON inside a string (histograms and the best-selling categories). Records hold
+them parsed, as read-only dicts and lists (keyapi_async._embedded), so a record prints, compares
+and encodes with the documented names and real values, and a JSON Lines file of records decodes
+to equal records. A malformed one reads as empty; one bad bucket drops that bucket only.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from . import _embedded
+
+if TYPE_CHECKING:
+    from ._embedded import Categories, Histogram
+
+    NullAsEmpty = str
+else:
+    # What the attribute holds (above) and what msgspec takes off the wire differ here, and
+    # __post_init__ turns the one into the other. The histograms arrive as JSON text (docs:
+    # influencer-list-analytics.md, `type: string`), in a JSON Lines file as the object.
+    Categories = Histogram = Any
+    # seller_id is null on most records (docs: `seller_id: null`): taken on the fast path.
+    NullAsEmpty = str | None
+
 __all__ = ["Influencer", "InfluencerDetail", "Livestream", "RankedInfluencer", "Video"]
 
-E = TypeVar("E")
-_Histogram = dict[str, int]
-_CategoryList = list[dict[str, Any]]
-_histogram_decoder = msgspec.json.Decoder(_Histogram, strict=False)
-_category_decoder = msgspec.json.Decoder(_CategoryList, strict=False)
-
-
-def _embedded(raw: Any, decoder: msgspec.json.Decoder[E], empty: E) -> E:
-    """Parse JSON-in-a-string; anything malformed or of the wrong shape reads as `empty`."""
-    try:
-        if isinstance(raw, str):
-            return decoder.decode(raw)
-        if raw is not None:  # the API may one day send the object itself
-            converted: E = msgspec.convert(raw, decoder.type, strict=False)
-            return converted
-    except msgspec.MsgspecError:
-        pass
-    return empty
+_force = msgspec.structs.force_setattr
+_Histogram = _embedded.Histogram
+_Categories = _embedded.Categories
+_as_histogram = _embedded.histogram
+_as_categories = _embedded.categories
 
 
 class _Record(msgspec.Struct, kw_only=True, frozen=True, gc=False):
-    """Keyword-only and immutable. gc=False: records hold only strings, numbers and decoded JSON,
-    never a cycle, so the garbage collector need not track them (decoding is ~15% faster)."""
+    """Keyword-only and immutable. gc=False: records hold only strings, numbers and read-only
+    parsed JSON, so no cycle can form and the garbage collector need not track them (decoding is
+    ~15% faster)."""
 
 
 class Influencer(_Record, frozen=True):
     """One influencer from `influencers.list` (docs: influencer-list-analytics.md).
 
-    The four JSON-in-a-string fields are parsed on every read, into a fresh value: keep the
-    result if you read it in a loop.
+    `seller_id` is the linked shop's ID, "" for none (the API sends null): `if record.seller_id:`.
+    The histograms and `most_category_product` are parsed, read-only dicts and lists.
     """
 
     avatar: str = ""
@@ -63,25 +67,19 @@ class Influencer(_Record, frozen=True):
     ec_score: float = 0.0
     first_crawl_dt: int = 0
     gender: str = ""
-    influencer_video_duration_level_raw: Any = msgspec.field(
-        default=None, name="influencer_video_duration_level"
-    )
-    influencer_video_publish_hour_raw: Any = msgspec.field(
-        default=None, name="influencer_video_publish_hour"
-    )
-    influencer_video_publish_week_raw: Any = msgspec.field(
-        default=None, name="influencer_video_publish_week"
-    )
+    influencer_video_duration_level: Histogram = _embedded.EMPTY_HISTOGRAM  # {"15s": 13, ...}
+    influencer_video_publish_hour: Histogram = _embedded.EMPTY_HISTOGRAM  # keys "00".."23"
+    influencer_video_publish_week: Histogram = _embedded.EMPTY_HISTOGRAM  # keys "1".."7"
     interaction_rate: float = 0.0
     language: str = ""
-    most_category_product_raw: Any = msgspec.field(default=None, name="most_category_product")
-    most_views_video: str | None = ""
+    most_category_product: Categories = _embedded.EMPTY_CATEGORIES
+    most_views_video: str = ""  # a video ID
     nick_name: str = ""
     off_mark: int = 0
-    per_video_product_views_avg_7d_cnt: int = 0
+    per_video_product_views_avg_7d_cnt: float = 0.0  # an average (docs' title), though *_cnt
     region: str = ""
     sales_flag: int = 0
-    seller_id: str | None = None
+    seller_id: NullAsEmpty = ""  # "" for no linked shop
     show_case_flag: int = 0
     signature: str = ""
     total_comments_cnt: int = 0
@@ -110,28 +108,26 @@ class Influencer(_Record, frozen=True):
     total_video_sale_30d_cnt: int = 0
     total_video_sale_gmv_30d_amt: float = 0.0
     total_views_cnt: int = 0
-    unique_id: str | None = ""
+    unique_id: str = ""
     user_id: str = ""
 
-    @property
-    def influencer_video_duration_level(self) -> dict[str, int]:
-        """Videos per duration bucket, e.g. {"15s": 13, "15s-30s": 8}."""
-        return _embedded(self.influencer_video_duration_level_raw, _histogram_decoder, {})
-
-    @property
-    def influencer_video_publish_hour(self) -> dict[str, int]:
-        """Videos per hour of day, keys "00".."23"."""
-        return _embedded(self.influencer_video_publish_hour_raw, _histogram_decoder, {})
-
-    @property
-    def influencer_video_publish_week(self) -> dict[str, int]:
-        """Videos per weekday, keys "1".."7"."""
-        return _embedded(self.influencer_video_publish_week_raw, _histogram_decoder, {})
-
-    @property
-    def most_category_product(self) -> list[dict[str, Any]]:
-        """Best-selling product categories."""
-        return _embedded(self.most_category_product_raw, _category_decoder, [])
+    def __post_init__(self) -> None:
+        # Runs for every record decoded (msgspec calls it), so it stays flat and cheap; a value
+        # already parsed (a record built from parsed values, or copied) is left alone.
+        value: Any = self.influencer_video_duration_level
+        if type(value) is not _Histogram:
+            _force(self, "influencer_video_duration_level", _as_histogram(value))
+        value = self.influencer_video_publish_hour
+        if type(value) is not _Histogram:
+            _force(self, "influencer_video_publish_hour", _as_histogram(value))
+        value = self.influencer_video_publish_week
+        if type(value) is not _Histogram:
+            _force(self, "influencer_video_publish_week", _as_histogram(value))
+        value = self.most_category_product
+        if type(value) is not _Categories:
+            _force(self, "most_category_product", _as_categories(value))
+        if self.seller_id is None:
+            _force(self, "seller_id", "")
 
 
 class InfluencerDetail(Influencer, frozen=True):
@@ -163,8 +159,8 @@ class Video(_Record, frozen=True):
     total_views_30d_cnt: int = 0
     total_views_7d_cnt: int = 0
     total_views_cnt: int = 0
-    unique_id: str | None = ""
-    user_id: str | None = ""
+    unique_id: str = ""
+    user_id: str = ""
     video_desc: str = ""
     video_id: str = ""
     width: int = 0
@@ -179,9 +175,9 @@ class RankedInfluencer(_Record, frozen=True):
     avatar: str = ""
     category: str = ""
     ec_score: float = 0.0
-    most_category_id: str | None = ""
-    most_category_l2_id: str | None = ""
-    most_category_l3_id: str | None = ""
+    most_category_id: str = ""
+    most_category_l2_id: str = ""
+    most_category_l3_id: str = ""
     nick_name: str = ""
     product_category_list: str = ""
     region: str = ""
@@ -200,7 +196,7 @@ class RankedInfluencer(_Record, frozen=True):
     total_sale_gmv_amt: float = 0.0
     total_sale_gmv_history_amt: float = 0.0
     total_sale_history_cnt: int = 0
-    unique_id: str | None = ""
+    unique_id: str = ""
     user_id: str = ""
 
 
@@ -223,4 +219,4 @@ class Livestream(_Record, frozen=True):
     total_sale_cnt: int = 0
     total_sale_gmv_amt: float = 0.0
     total_views_cnt: int = 0
-    user_id: str | None = ""
+    user_id: str = ""

@@ -155,10 +155,11 @@ def test_csv_has_the_documented_header_and_one_row_per_record(
         assert cells["user_id"] == record.user_id
         assert cells["total_followers_cnt"] == str(record.total_followers_cnt)
         assert float(cells["interaction_rate"]) == record.interaction_rate
-        assert cells["seller_id"] == (record.seller_id or "")
-        assert cells["influencer_video_publish_hour"] == (
-            record.influencer_video_publish_hour_raw or ""
-        )
+        assert cells["seller_id"] == record.seller_id
+        # Parsed JSON, written once as JSON text: never the string the API sent.
+        hour = cells["influencer_video_publish_hour"]
+        assert msgspec.json.decode(hour) == record.influencer_video_publish_hour
+        assert hour == msgspec.json.encode(record.influencer_video_publish_hour).decode()
 
 
 def test_stdout_by_default_and_nothing_on_stderr_when_not_a_tty(

@@ -71,12 +71,13 @@ ENDPOINTS: dict[str, tuple[e.Endpoint[Any], str]] = {
 }
 
 
-def _kind(tp: Any) -> str:
+def _kind(name: str, tp: Any) -> str:
     if tp is Any:
-        return "any"  # JSON-in-a-string fields, kept raw
-    if tp == (str | None):
-        return "opt_str"
-    names: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bool"}
+        return "any"  # JSON-in-a-string fields, parsed by the model
+    if tp is str or tp == (str | None):  # str | None: seller_id, null read as "" by the model
+        # IDs: the *_id fields and most_views_video (a video ID)
+        return "id" if name.endswith("_id") or name == "most_views_video" else "str"
+    names: dict[Any, str] = {int: "int", float: "float", bool: "bool"}
     if tp in names:
         return names[tp]
     raise AssertionError(f"a field type this test does not know: {tp!r}")
@@ -84,12 +85,16 @@ def _kind(tp: Any) -> str:
 
 # wire name -> (attribute name, kind), per endpoint
 FIELDS: dict[str, dict[str, tuple[str, str]]] = {
-    name: {f.encode_name: (f.name, _kind(f.type)) for f in msgspec.structs.fields(endpoint.model)}
+    name: {
+        f.encode_name: (f.name, _kind(f.encode_name, f.type))
+        for f in msgspec.structs.fields(endpoint.model)
+    }
     for name, (endpoint, _) in ENDPOINTS.items()
 }
+DEFAULTS: dict[str, Any] = {"str": "", "id": "", "int": 0, "float": 0.0, "bool": False}
 TEMPLATE = {
     "str": "plain",
-    "opt_str": "maybe",
+    "id": "maybe",
     "int": 7,
     "float": 0.25,
     "bool": False,
@@ -193,7 +198,9 @@ def _textual(value: str) -> bool:
 
 def verdict(kind: str, value: Any) -> tuple[str, Any]:
     """What the model should do with `value` in a field of `kind`, per the documented rules
-    (keyapi_async._models: lax decoding, numbers for IDs become strings, unknown JSON kept raw).
+    (keyapi_async._models and _repair: lax decoding, null and "" read as the default, a fraction
+    in a count rounds, numbers for IDs become their exact string or are refused, embedded JSON
+    parsed with bad buckets dropped: see `embedded`).
 
     ACCEPT comes with the decoded value (or SKIP), REJECT must fail, EITHER is not predicted.
     OPAQUE: an escaped lone surrogate, which the JSON parser itself refuses (see
@@ -204,14 +211,21 @@ def verdict(kind: str, value: Any) -> tuple[str, Any]:
     if _has_lone_surrogate(value):
         return OPAQUE, None
     if kind == "any":
-        return ACCEPT, value if isinstance(value, str) else SKIP
-    if value is None:
-        return (ACCEPT, None) if kind == "opt_str" else (REJECT, None)
+        return ACCEPT, SKIP  # checked against `embedded` in _check_page
+    if value is None or (value == "" and kind not in ("str", "id")):
+        return ACCEPT, DEFAULTS[kind]
     if isinstance(value, (list, dict)):
         return REJECT, None
     if isinstance(value, bool):
         return (ACCEPT, value) if kind == "bool" else (REJECT, None)
-    if kind in ("str", "opt_str"):
+    if kind == "id":
+        if isinstance(value, str):
+            return ACCEPT, value
+        if isinstance(value, int):
+            return ACCEPT, str(value)  # exact, whatever its size
+        exact = value.is_integer() and abs(value) <= 2**53
+        return (ACCEPT, str(int(value))) if exact else (REJECT, None)
+    if kind == "str":
         if isinstance(value, str):
             return ACCEPT, value
         if isinstance(value, float) or value in INT64:
@@ -222,10 +236,12 @@ def verdict(kind: str, value: Any) -> tuple[str, Any]:
             return (ACCEPT, value) if value in INT64 else (EITHER, None)
         if isinstance(value, float):
             if not value.is_integer():
-                return REJECT, None
+                return ACCEPT, round(value)
             return (ACCEPT, int(value)) if abs(value) < 2**53 else (EITHER, None)
         if _INT_TEXT.fullmatch(value):
             return ACCEPT, int(value)
+        if _FLOAT_TEXT.fullmatch(value) and not float(value).is_integer():
+            return ACCEPT, round(float(value))
         return (REJECT, None) if _textual(value) else (EITHER, None)
     if kind == "float":
         if isinstance(value, int):
@@ -241,6 +257,35 @@ def verdict(kind: str, value: Any) -> tuple[str, Any]:
             return ACCEPT, value.lower() == "true"
         return (REJECT, None) if _textual(value) else (EITHER, None)
     return EITHER, None
+
+
+def embedded(attribute: str, value: Any) -> Any:
+    """What a JSON-in-a-string field reads as: parsed, malformed or odd as empty, a histogram's
+    bad buckets dropped and fractional counts rounded, a category list's non-objects dropped."""
+    if isinstance(value, str):
+        try:
+            value = msgspec.json.decode(value)
+        except msgspec.DecodeError:
+            value = None
+    if attribute == "most_category_product":
+        return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else []
+    if not isinstance(value, dict):
+        return {}
+    out = {}
+    for key, count in value.items():
+        if isinstance(count, str):
+            try:
+                count = float(count)
+            except ValueError:
+                continue
+        if isinstance(count, bool) or not isinstance(count, (int, float)):
+            continue
+        if isinstance(count, float):
+            if count != count or count in (float("inf"), float("-inf")):
+                continue
+            count = round(count)
+        out[key] = count
+    return out
 
 
 def attempt(call: Any, *args: Any, **kwargs: Any) -> tuple[Any, BaseException | None]:
@@ -340,9 +385,11 @@ def _check_page(
                     assert getattr(decoded, attribute) == getattr(clean_record, attribute), wire
             elif outcome == ACCEPT and expected is not SKIP:
                 assert getattr(decoded, attribute) == expected, (wire, expected)
-            if kind == "any":  # parsed on access: malformed or odd reads as empty, never raises
-                parsed = getattr(decoded, attribute.removesuffix("_raw"))
-                assert isinstance(parsed, (dict, list))
+            if kind == "any":  # parsed when decoded: malformed or odd reads as empty, never raises
+                wire_value = record.get(wire)
+                want = embedded(attribute, wire_value)
+                assert getattr(decoded, attribute) == want, (wire, wire_value)
+                assert type(getattr(decoded, attribute)) is not type(want)  # read-only kind
 
 
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
@@ -362,8 +409,8 @@ def test_mutated_records_decode_whole_or_fail_naming_the_field(
     [
         ("total_views_cnt", {"a": 1}),
         ("total_views_cnt", "lots"),
-        ("total_views_cnt", 1.5),
-        ("region", None),
+        ("total_views_cnt", [1.5]),  # 1.5 rounds: test_unmutated_and_lax_pages_decode_exactly
+        ("user_id", 7.123456789012346e18),  # a float cannot hold this ID exactly
         ("region", True),
         ("region", [1]),
     ],
@@ -388,6 +435,8 @@ def test_unmutated_and_lax_pages_decode_exactly() -> None:
     records = [_base_record("videos", "video_id", n) for n in range(3)]
     lax = {"duration": "183", "total_video_sale_gmv_amt": "0.13", "created_by_ai": "true"}
     records[2].update(lax, video_id=104312351695292999, total_views_cnt=183.0)
+    gaps = {"total_views_cnt": 1.5, "region": None, "total_digg_cnt": "", "width": None}
+    records[1].update(gaps, total_comments_cnt="182.6", user_id=2.0**53)
     got, _ = e.INFLUENCER_VIDEOS.decoder.decode(200, _encode(_envelope(records), False, None))
     assert [v.video_id for v in got] == [str(104312351695292486 + n) for n in (0, 1)] + [
         "104312351695292999"
@@ -398,6 +447,8 @@ def test_unmutated_and_lax_pages_decode_exactly() -> None:
         True,
     )
     assert got[2].total_views_cnt == 183
+    assert (got[1].total_views_cnt, got[1].region, got[1].total_digg_cnt) == (2, "", 0)
+    assert (got[1].width, got[1].total_comments_cnt, got[1].user_id) == (0, 183, str(2**53))
 
 
 # --- envelopes, mutated -------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 A page's lines are encoded first and written with a single write of the whole chunk, then
 flushed, so the output only ever grows by complete lines, and a checkpoint taken afterwards can
-record the exact size. JSON Lines are the SDK records encoded by msgspec (the four JSON-in-a-string
-fields are written back as the raw strings, so each line decodes to an equal record). CSV has the
-model's documented field names as header, one row per record, nested values as JSON text, null as
-an empty cell.
+record the exact size. JSON Lines are the SDK records encoded by msgspec, with the documented
+field names and the four JSON-in-a-string fields as the parsed objects (never JSON inside a JSON
+string), so each line decodes to an equal record. CSV has the model's documented field names as
+header, one row per record, a parsed histogram or category list as compact JSON text, null as an
+empty cell.
 """
 
 from __future__ import annotations

@@ -159,10 +159,12 @@ def make_influencer(rng: random.Random, uid: str, handle: str, nick: str) -> tup
         "most_views_video": video_id(uid_int, top_video) if n_videos else "",
         "nick_name": nick,
         "off_mark": 1 if r() < 0.02 else 0,
-        "per_video_product_views_avg_7d_cnt": int(per_video * 0.5 * r()) if video_sells else 0,
+        "per_video_product_views_avg_7d_cnt": float(int(per_video * 0.5 * r()))
+        if video_sells
+        else 0.0,
         "region": region,
         "sales_flag": sales_flag,
-        "seller_id": str(7494 * 10**15 + int(r() * 10**15)) if sells and r() < 0.1 else None,
+        "seller_id": str(7494 * 10**15 + int(r() * 10**15)) if sells and r() < 0.1 else "",
         "show_case_flag": show_case,
         "signature": t.SIGNATURES[int(r() * len(t.SIGNATURES))],
         "total_comments_cnt": int(digg * 0.03 * r()),

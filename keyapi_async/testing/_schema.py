@@ -1,6 +1,6 @@
 """Field lists of each endpoint's response records, with canonical kinds.
 
-Kinds: "int", "float", "str", "opt_str" (str or None), "bool", and "json_dict" /
+Kinds: "int", "float", "str", "opt_str" (a str, "" sent as null), "bool", and "json_dict" /
 "json_list" for the fields the API delivers as JSON inside a string.
 """
 
@@ -30,7 +30,7 @@ INFLUENCER: Final[Kinds] = {
     "most_views_video": "str",
     "nick_name": "str",
     "off_mark": "int",
-    "per_video_product_views_avg_7d_cnt": "int",
+    "per_video_product_views_avg_7d_cnt": "float",  # an average (docs' title)
     "region": "str",
     "sales_flag": "int",
     "seller_id": "opt_str",

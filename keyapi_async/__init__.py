@@ -6,6 +6,7 @@ async with KeyAPI() as client:
 """
 
 from ._client import KeyAPI, Usage
+from ._detail import DetailStream
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -48,6 +49,7 @@ __all__ = [
     "Paginator",
     "Page",
     "FanOut",
+    "DetailStream",
     # models
     "Influencer",
     "InfluencerDetail",

@@ -183,6 +183,7 @@ class DetailStream(AsyncIterator[InfluencerDetail]):
         await self._window.aclose()
 
     async def __aenter__(self) -> DetailStream:
+        self._window.scope()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -154,7 +154,6 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         pull, user_ids, concurrency = self._args
         work = _Work(pull, user_ids, concurrency)
         self.failures = work.failures
-        self._workers.bind()
         for n in range(concurrency):
             self._workers.spawn(_worker(work), f"keyapi_async fan-out worker {n}")
         self._started = concurrency
@@ -164,6 +163,8 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
     async def __anext__(self) -> tuple[str, T]:
         if self._done and not self._pending:
             raise StopAsyncIteration
+        if not self._pending:
+            self._workers.bind()  # before _start: a stream stopped with its task stays stopped
         work = self._work or self._start()
         while not self._pending:
             if self._finished == self._started:
@@ -189,6 +190,7 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         return self._pending.pop()
 
     async def __aenter__(self) -> FanOut[T]:
+        self._workers.scope()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

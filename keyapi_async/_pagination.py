@@ -117,6 +117,8 @@ class _PageStream(AsyncIterator[Page[T]]):
             await self._window.aclose()
 
     async def __aenter__(self) -> _PageStream[T]:
+        if self._window is not None:
+            self._window.scope()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -140,6 +142,7 @@ class _ItemStream(AsyncIterator[T]):
         await self._pages.aclose()
 
     async def __aenter__(self) -> _ItemStream[T]:
+        await self._pages.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -14,6 +14,8 @@ import contextlib
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from ._errors import KeyAPIError
+
 __all__ = ["Workers"]
 
 R = TypeVar("R")
@@ -29,23 +31,39 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 class Workers:
     """The worker tasks of one stream."""
 
-    __slots__ = ("_owner", "closed", "tasks")
+    __slots__ = ("_owner", "closed", "orphaned", "scoped", "tasks")
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Future[Any]] = set()
         self._owner: asyncio.Task[Any] | None = None
         self.closed = False
+        self.scoped = False  # inside `async with`: the block owns the workers, not a task
+        self.orphaned = False  # stopped because the consuming task ended
 
     def bind(self) -> None:
-        """Tie the workers to the task running now (the consumer); once is enough."""
-        if self._owner is None and not self.closed:
+        """Tie the workers to the task running now (the consumer); once is enough. Raises if
+        they were stopped when an earlier consuming task ended."""
+        if self.orphaned:
+            raise KeyAPIError(
+                "this stream stopped when the task iterating it ended; to iterate it from "
+                "several tasks (e.g. asyncio.wait_for(anext(stream), ...)), use `async with`"
+            )
+        if self._owner is None and not self.closed and not self.scoped:
             owner = asyncio.current_task()
             if owner is not None:
                 self._owner = owner
                 owner.add_done_callback(self._owner_done)
 
+    def scope(self) -> None:
+        """`async with` owns the workers from here: no task tie."""
+        self.scoped = True
+        owner, self._owner = self._owner, None
+        if owner is not None:
+            owner.remove_done_callback(self._owner_done)
+
     def _owner_done(self, _: asyncio.Task[Any]) -> None:
         self._owner = None
+        self.orphaned = bool(self.tasks)
         self.cancel()
 
     def spawn(self, work: Awaitable[R], name: str) -> asyncio.Future[R]:

@@ -90,6 +90,10 @@ class PageWindow(Generic[R]):
             self._window.append((self._next, started))
             self._next += 1
 
+    def scope(self) -> None:
+        """Owned by an `async with` block from now on, not by the consuming task."""
+        self._workers.scope()
+
     async def next(self) -> tuple[int, R] | None:
         self._workers.bind()
         self.fill()
@@ -118,9 +122,7 @@ class PageWindow(Generic[R]):
             if rest:
                 await asyncio.wait([task for _, task in rest])
         except BaseException:
-            for _, task in rest:
-                task.cancel()
-            await self.aclose()
+            await self.aclose()  # the consumer was cancelled while waiting
             raise
         self._workers.cancel()
         self.drained = [(n, t.result()) for n, t in rest if not t.cancelled() and not _failed(t)]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from keyapi_async import CreditBudgetExceeded, KeyAPI
+from keyapi_async import CreditBudgetExceeded, KeyAPI, KeyAPIError
 from keyapi_async.testing import FakeKeyAPI, Fault
 
 from .conftest import MakeClient
@@ -309,3 +309,28 @@ async def test_concurrent_pages_deliver_or_name_every_paid_page_at_the_budget(
         assert undelivered, "the case should leave pages behind the refused one"
     assert client.usage.requests == len(fake.requests)
     assert not sdk_tasks()
+
+
+@pytest.mark.parametrize("kind", ["items", "videos_many", "detail_stream"])
+async def test_a_stream_iterated_from_several_tasks(
+    fake: FakeKeyAPI, make_client: MakeClient, kind: str
+) -> None:
+    """`async with` owns the workers, so each item may be awaited in its own task; a bare
+    stream stopped with its first task says so instead of hanging."""
+    client = make_client(detail_batch_size=3)
+    fake.latency = 0.01
+    async with make_stream(kind, client, fake) as stream:
+        got = [await asyncio.wait_for(anext(stream), 5) for _ in range(12)]
+    assert len(got) == 12
+    assert not sdk_tasks()
+    bare = make_stream(kind, client, fake)
+    await asyncio.wait_for(anext(bare), 5)  # that task ends here, and the workers with it
+    await until_no_sdk_task(PROMPT)
+
+    async def until_refused() -> int:
+        for n in range(100):  # what was already received is still handed out first
+            await asyncio.wait_for(anext(bare), 5)
+        return n
+
+    with pytest.raises(KeyAPIError, match="async with"):
+        await until_refused()

@@ -78,18 +78,21 @@ class _Work(Generic[T]):
         return len(kinds) == 1
 
 
-async def _pages(work: _Work[T], user_id: str) -> None:
-    """One user's pages into the queue, each bought only once a slot is free."""
+async def _pages(work: _Work[T], user_id: str) -> bool:
+    """One user's pages into the queue, each bought only once a slot is free. False when
+    stopped by another worker's whole-pull failure."""
     pages = work.pull(user_id).pages()
     while True:
         await work.slots.acquire()
         if work.fatal is not None:
             work.slots.release()
-            return
+            return False
         try:
             page = await pages.__anext__()
-        except BaseException:
+        except BaseException as exc:
             work.slots.release()
+            if isinstance(exc, StopAsyncIteration):
+                return True
             raise
         work.queue.put_nowait([(user_id, item) for item in page.items])
 
@@ -97,12 +100,9 @@ async def _pages(work: _Work[T], user_id: str) -> None:
 async def _worker(work: _Work[T]) -> None:
     try:
         for user_id in work.user_ids:
-            if work.fatal is not None:
-                break
             try:
-                await _pages(work, user_id)
-            except StopAsyncIteration:
-                work.succeeded += 1
+                if not await _pages(work, user_id):
+                    break
             except KeyAPIError as exc:
                 if not about_one_user(exc):
                     raise
@@ -111,7 +111,7 @@ async def _worker(work: _Work[T]) -> None:
                 if work.shared_fault():
                     raise
             else:
-                break  # stopped by another worker's whole-pull failure
+                work.succeeded += 1
     except Exception as exc:  # anything, or the consumer would wait for this worker forever
         if work.fatal is None:
             work.fatal = exc  # the others start nothing more; what they are buying still comes

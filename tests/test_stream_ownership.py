@@ -327,10 +327,9 @@ async def test_a_stream_iterated_from_several_tasks(
     await asyncio.wait_for(anext(bare), 5)  # that task ends here, and the workers with it
     await until_no_sdk_task(PROMPT)
 
-    async def until_refused() -> int:
-        for n in range(100):  # what was already received is still handed out first
+    async def until_refused() -> None:
+        for _ in range(100):  # what was already received is still handed out first
             await asyncio.wait_for(anext(bare), 5)
-        return n
 
     with pytest.raises(KeyAPIError, match="async with"):
         await until_refused()

@@ -6,8 +6,9 @@ given; an influencer asked for twice (by ID and by handle) comes out once.
 
 `detail_stream` sets aside a batch that fails for its own IDs (a 400, a record that does not
 decode) and goes on; FanOutError at the end names each failed ID. A failure about the whole pull
-(bad key, no credits, forbidden, the budget, retries exhausted) starts nothing new: the batches
-in flight finish, their records are delivered, then the error is raised. `detail` is all or
+(bad key, no credits, forbidden, retries exhausted) starts nothing new, cancels the batches in
+flight (they would fail alike), delivers the batches already received, then is raised. At the
+budget the batches in flight were paid for: they finish and are delivered first. `detail` is all or
 nothing: the first error cancels the rest and is raised.
 
 Who stops the batches in flight: `async with` the stream (deterministic), else the task
@@ -21,7 +22,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from . import _params as p
-from ._errors import APIStatusError, FanOutError, InvalidParameterError, KeyAPIError
+from ._errors import (
+    APIStatusError,
+    CreditBudgetExceeded,
+    FanOutError,
+    InvalidParameterError,
+    KeyAPIError,
+)
 from ._fanout import about_one_user
 from ._models import InfluencerDetail
 from ._window import PageWindow
@@ -63,8 +70,8 @@ def _about_these_ids(exc: KeyAPIError) -> bool:
     return about_one_user(exc) and not forbidden
 
 
-def _whole_pull(exc: BaseException) -> bool:
-    return isinstance(exc, KeyAPIError)
+def _budget(exc: BaseException) -> bool:
+    return isinstance(exc, CreditBudgetExceeded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +133,7 @@ class DetailStream(AsyncIterator[InfluencerDetail]):
                 return _Batch(batches[n], [], exc)
             return _Batch(batches[n], records, None)
 
-        self._window = PageWindow(fetch, 0, len(batches) - 1, concurrency, drain=_whole_pull)
+        self._window = PageWindow(fetch, 0, len(batches) - 1, concurrency, drain=_budget)
         self._pending: deque[InfluencerDetail] = deque()
         self._seen: set[str] = set()
         self._done = False

@@ -11,9 +11,11 @@ retries) stops every worker and is raised at once, after the items already recei
 first influencers all failing alike before any succeeds: that is the shared query at fault, and
 going on would buy one failure per user ID.
 
-A whole-pull failure starts nothing new: the requests already in flight finish and their items
-are delivered before the error is raised. At most `concurrency` pages are bought ahead of the
-consumer (a slot is taken before each request and given back as the consumer takes the page).
+A whole-pull failure stops every worker at once (the requests in flight would fail alike) and
+is raised after the pages already received; reaching the budget is the exception: the requests
+in flight were paid for, so they finish and their items are delivered first. At most
+`concurrency` pages are bought ahead of the consumer (a slot is taken before each request and
+given back as the consumer takes the page).
 
 Who stops the workers: `async with client.influencers.videos_many(...) as fan:` is
 deterministic: leaving the block by any route (break, exception, asyncio.timeout(),
@@ -30,7 +32,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from ._errors import APIStatusError, FanOutError, KeyAPIError, ResponseDecodeError
+from ._errors import (
+    APIStatusError,
+    CreditBudgetExceeded,
+    FanOutError,
+    KeyAPIError,
+    ResponseDecodeError,
+)
 from ._pagination import Paginator
 from ._scope import Workers
 
@@ -183,11 +191,24 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
             if got is _DONE:
                 self._finished += 1
             elif isinstance(got, BaseException):
-                self._fatal = self._fatal or got  # raised once the items in flight are out
+                self._fatal = self._fatal or got  # raised once the items paid for are out
+                if not isinstance(got, CreditBudgetExceeded):
+                    await self._stop_at_once(work)  # the requests in flight would fail alike
             else:
                 work.slots.release()
                 self._pending = got[::-1]
         return self._pending.pop()
+
+    async def _stop_at_once(self, work: _Work[T]) -> None:
+        """Cancel every worker; keep the pages already received for delivery."""
+        await self._workers.aclose()
+        self._finished = self._started
+        received: list[tuple[str, T]] = []
+        while not work.queue.empty():
+            got = work.queue.get_nowait()
+            if isinstance(got, list):
+                received += got
+        self._pending = received[::-1]
 
     async def __aenter__(self) -> FanOut[T]:
         self._workers.scope()

@@ -9,9 +9,10 @@ Who stops the page tasks (see keyapi_async._scope): `aclose()`; else the task th
 `next()` first, when it finishes; else dropping the window. The tasks hold no reference to the
 window, so dropping it works.
 
-A failure that `drain` accepts (the budget, for the paginator) stops the window without
-cancelling: the pages still in flight were paid for, so they are awaited and kept in `drained`
-for the caller, who can deliver them or at least say which they were.
+A failed page stops the window. The pages behind it that already arrived are kept in `drained`
+for the caller, who can deliver them or at least say which they were; for a failure that
+`drain` accepts (the budget) the pages still in flight were paid for, so they are awaited, not
+cancelled, and kept too.
 """
 
 from __future__ import annotations
@@ -104,28 +105,31 @@ class PageWindow(Generic[R]):
         try:
             result = await task
         except BaseException as exc:
-            if task.done() and not task.cancelled() and self._drain(exc):
-                await self._drain_rest()
+            if task.done() and not task.cancelled():
+                await self._after_failure(wait=self._drain(exc))
             else:
                 await self.aclose()
             raise
         self._window.popleft()
         return page_num, result
 
-    async def _drain_rest(self) -> None:
-        """Start nothing more; await the pages in flight and keep the ones that succeeded."""
+    async def _after_failure(self, *, wait: bool) -> None:
+        """Start nothing more. Keep in `drained` the pages behind the failed one that arrived:
+        all those in flight when `wait` (awaited, not cancelled), else those already there."""
         self.stopping = True
         self._window.popleft()
         rest = list(self._window)
         self._window.clear()
         try:
-            if rest:
+            if wait and rest:
                 await asyncio.wait([task for _, task in rest])
-        except BaseException:
-            await self.aclose()  # the consumer was cancelled while waiting
-            raise
-        self._workers.cancel()
-        self.drained = [(n, t.result()) for n, t in rest if not t.cancelled() and not _failed(t)]
+        finally:
+            await self.aclose()  # cancels whatever is still running
+        self.drained = [
+            (n, t.result())
+            for n, t in rest
+            if t.done() and not t.cancelled() and t.exception() is None
+        ]
 
     async def aclose(self) -> None:
         """Cancel the pages still in flight and wait until they are gone."""

@@ -7,6 +7,7 @@ async with KeyAPI() as client:
 
 from ._budget import CreditBudget, LocalCreditBudget
 from ._client import KeyAPI, Usage
+from ._detail import DetailStream
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -52,6 +53,7 @@ __all__ = [
     "Paginator",
     "Page",
     "FanOut",
+    "DetailStream",
     # models
     "Influencer",
     "InfluencerDetail",

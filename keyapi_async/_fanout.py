@@ -11,20 +11,36 @@ retries) stops every worker and is raised at once, after the items already recei
 first influencers all failing alike before any succeeds: that is the shared query at fault, and
 going on would buy one failure per user ID.
 
-Leave early with `aclose()` or `async with`: a FanOut still referenced after a `break` keeps its
-workers until it is dropped (they stop buying once its small buffer is full).
+A whole-pull failure stops every worker at once (the requests in flight would fail alike) and
+is raised after the pages already received; reaching the budget is the exception: the requests
+in flight were paid for, so they finish and their items are delivered first. At most
+`concurrency` pages are bought ahead of the consumer (a slot is taken before each request and
+given back as the consumer takes the page).
+
+Who stops the workers: `async with client.influencers.videos_many(...) as fan:` is
+deterministic: leaving the block by any route (break, exception, asyncio.timeout(),
+cancellation) cancels every worker and waits until they are gone. A bare `async for` ties them
+to the task consuming the stream: when that task finishes or is cancelled they are cancelled,
+even while the FanOut or an exception from it is still referenced. While that task runs on
+after leaving a loop, its workers wait for slots: they buy at most `concurrency` more pages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from ._errors import APIStatusError, FanOutError, KeyAPIError, ResponseDecodeError
+from ._errors import (
+    APIStatusError,
+    CreditBudgetExceeded,
+    FanOutError,
+    KeyAPIError,
+    ResponseDecodeError,
+)
 from ._pagination import Paginator
+from ._scope import Workers
 
 T = TypeVar("T")
 
@@ -47,15 +63,19 @@ class _Work(Generic[T]):
     """What the workers share. It holds no reference to the FanOut, so dropping the FanOut (a
     `break` without aclose()) lets its __del__ run and stop them."""
 
-    __slots__ = ("failures", "pull", "queue", "succeeded", "user_ids")
+    __slots__ = ("failures", "fatal", "pull", "queue", "slots", "succeeded", "user_ids")
 
     def __init__(
         self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
     ) -> None:
         self.pull = pull
         self.user_ids = iter(user_ids)
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)  # in pages
+        # A slot is taken before a page is requested and given back when the consumer takes
+        # the page: at most `concurrency` pages are bought ahead of the consumer.
+        self.slots = asyncio.Semaphore(concurrency)
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()  # bounded by the slots
         self.failures: dict[str, KeyAPIError] = {}
+        self.fatal: BaseException | None = None  # a whole-pull failure: start nothing more
         self.succeeded = 0
 
     def shared_fault(self) -> bool:
@@ -66,12 +86,31 @@ class _Work(Generic[T]):
         return len(kinds) == 1
 
 
+async def _pages(work: _Work[T], user_id: str) -> bool:
+    """One user's pages into the queue, each bought only once a slot is free. False when
+    stopped by another worker's whole-pull failure."""
+    pages = work.pull(user_id).pages()
+    while True:
+        await work.slots.acquire()
+        if work.fatal is not None:
+            work.slots.release()
+            return False
+        try:
+            page = await pages.__anext__()
+        except BaseException as exc:
+            work.slots.release()
+            if isinstance(exc, StopAsyncIteration):
+                return True
+            raise
+        work.queue.put_nowait([(user_id, item) for item in page.items])
+
+
 async def _worker(work: _Work[T]) -> None:
     try:
         for user_id in work.user_ids:
             try:
-                async for page in work.pull(user_id).pages():
-                    await work.queue.put([(user_id, item) for item in page.items])
+                if not await _pages(work, user_id):
+                    break
             except KeyAPIError as exc:
                 if not about_one_user(exc):
                     raise
@@ -82,20 +121,25 @@ async def _worker(work: _Work[T]) -> None:
             else:
                 work.succeeded += 1
     except Exception as exc:  # anything, or the consumer would wait for this worker forever
-        await work.queue.put(exc)
-    else:
-        await work.queue.put(_DONE)
+        if work.fatal is None:
+            work.fatal = exc  # the others start nothing more; what they are buying still comes
+        work.queue.put_nowait(exc)
+    work.queue.put_nowait(_DONE)
 
 
 class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
-    """Async iterator of `(user_id, item)`; `failures` maps user IDs to their errors."""
+    """Async iterator (and async context manager) of `(user_id, item)`; `failures` maps user
+    IDs to their errors. `async with` stops the workers deterministically; a bare `async for`
+    ties them to the consuming task (see the module docstring)."""
 
     __slots__ = (
         "_args",
         "_done",
+        "_fatal",
         "_finished",
         "_pending",
-        "_queue",
+        "_started",
+        "_work",
         "_workers",
         "failures",
     )
@@ -104,62 +148,81 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
     ) -> None:
         self._args = (pull, user_ids, min(concurrency, len(user_ids)))
-        self._queue: asyncio.Queue[Any] | None = None
-        self._workers: list[asyncio.Task[None]] = []
+        self._work: _Work[T] | None = None
+        self._workers = Workers()
+        self._started = 0
         self._finished = 0
         self._done = False
+        self._fatal: BaseException | None = None
         self._pending: list[tuple[str, T]] = []
         self.failures: dict[str, KeyAPIError] = {}
 
-    def _start(self) -> asyncio.Queue[Any]:
+    def _start(self) -> _Work[T]:
         # Nothing is sent until the first item is asked for.
         pull, user_ids, concurrency = self._args
         work = _Work(pull, user_ids, concurrency)
         self.failures = work.failures
         for n in range(concurrency):
-            task = asyncio.ensure_future(_worker(work))
-            task.set_name(f"keyapi_async fan-out worker {n}")
-            self._workers.append(task)
-        self._queue = work.queue
-        return work.queue
+            self._workers.spawn(_worker(work), f"keyapi_async fan-out worker {n}")
+        self._started = concurrency
+        self._work = work
+        return work
 
     async def __anext__(self) -> tuple[str, T]:
-        queue = self._queue or self._start()
+        if self._done and not self._pending:
+            raise StopAsyncIteration
+        if not self._pending:
+            self._workers.bind()  # before _start: a stream stopped with its task stays stopped
+        work = self._work or self._start()
         while not self._pending:
-            if self._done or self._finished == len(self._workers):
+            if self._finished == self._started:
                 self._done = True
+                self._workers.cancel()  # all ended: unhook from the consumer's task
+                if self._fatal is not None:
+                    raise self._fatal
                 if self.failures:
                     raise FanOutError(self.failures)
                 raise StopAsyncIteration
             try:
-                got = await queue.get()
+                got = await work.queue.get()
             except BaseException:
                 await self.aclose()
                 raise
             if got is _DONE:
                 self._finished += 1
-            elif isinstance(got, Exception):
-                await self.aclose()
-                raise got
+            elif isinstance(got, BaseException):
+                self._fatal = self._fatal or got  # raised once the items paid for are out
+                if not isinstance(got, CreditBudgetExceeded):
+                    await self._stop_at_once(work)  # the requests in flight would fail alike
             else:
+                work.slots.release()
                 self._pending = got[::-1]
         return self._pending.pop()
 
+    async def _stop_at_once(self, work: _Work[T]) -> None:
+        """Cancel every worker; keep the pages already received for delivery."""
+        await self._workers.aclose()
+        self._finished = self._started
+        received: list[tuple[str, T]] = []
+        while not work.queue.empty():
+            got = work.queue.get_nowait()
+            if isinstance(got, list):
+                received += got
+        self._pending = received[::-1]
+
     async def __aenter__(self) -> FanOut[T]:
+        self._workers.scope()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop every worker and wait until they are gone."""
+        """Stop every worker and wait until they are gone. Idempotent; iterating afterwards
+        buys nothing."""
         self._done = True
-        for task in self._workers:
-            task.cancel()
-        if self._workers:
-            await asyncio.wait(self._workers)
+        self._pending = []
+        await self._workers.aclose()
 
     def __del__(self) -> None:
-        for task in self._workers:
-            with contextlib.suppress(RuntimeError):  # the loop may be closed already
-                task.cancel()
+        self._workers.cancel()

@@ -4,6 +4,16 @@ No total count is returned (docs README): a list ends at an empty page or one sh
 page_size. Up to `concurrency` pages are in flight, yielded in page order; at most
 concurrency - 1 of them can lie past the end, and none past what `limit` or `max_pages` needs.
 Leaving early (break, error, cancellation) cancels what is still in flight.
+
+Who stops the pages in flight (concurrency > 1): `async with pager.pages() as pages:` (or
+`async with aiter(pager) as items:`) is deterministic: leaving the block by any route (break,
+exception, asyncio.timeout(), cancellation) cancels them and waits until they are gone. A bare
+`async for` is tied to the task running it: when that task finishes or is cancelled, they are
+cancelled too, even while the stream or an exception from it is still referenced.
+
+The budget: when a page's request would exceed `max_credits`, the pages already in flight
+finish (they were paid for); those that cannot be delivered in order, lying behind the refused
+page, are named on the exception as `undelivered_pages`.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from ._errors import CreditBudgetExceeded
 from ._window import PageWindow
 
 T = TypeVar("T")
@@ -27,6 +38,10 @@ class Page(Generic[T]):
     items: list[T]
     page_num: int
     request_id: str | None
+
+
+def _budget(exc: BaseException) -> bool:
+    return isinstance(exc, CreditBudgetExceeded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +64,7 @@ class _PageStream(AsyncIterator[Page[T]]):
         self._done = False
         # One page at a time needs no window of tasks: it is fetched in the caller's own task.
         self._window = (
-            PageWindow(fetch, plan.start_page, plan.last_page, plan.concurrency)
+            PageWindow(fetch, plan.start_page, plan.last_page, plan.concurrency, drain=_budget)
             if plan.concurrency > 1
             else None
         )
@@ -71,8 +86,12 @@ class _PageStream(AsyncIterator[Page[T]]):
         else:
             try:
                 got = await self._window.next()
-            except BaseException:
+            except BaseException as exc:
                 self._done = True
+                if isinstance(exc, CreditBudgetExceeded):
+                    # Paid for, but behind the refused page. (To be declared in _errors.py.)
+                    undelivered = [n for n, _ in self._window.drained]
+                    exc.undelivered_pages = undelivered  # type: ignore[attr-defined]
                 raise
             if got is None:
                 self._done = True
@@ -92,10 +111,18 @@ class _PageStream(AsyncIterator[Page[T]]):
         return Page(items, page_num, request_id)
 
     async def aclose(self) -> None:
-        """Stop: cancel the pages still in flight and wait until they are gone."""
+        """Stop: cancel the pages still in flight and wait until they are gone. Idempotent."""
         self._done = True
         if self._window is not None:
             await self._window.aclose()
+
+    async def __aenter__(self) -> _PageStream[T]:
+        if self._window is not None:
+            self._window.scope()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 class _ItemStream(AsyncIterator[T]):
@@ -113,6 +140,13 @@ class _ItemStream(AsyncIterator[T]):
 
     async def aclose(self) -> None:
         await self._pages.aclose()
+
+    async def __aenter__(self) -> _ItemStream[T]:
+        await self._pages.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 class Paginator(Generic[T]):
@@ -140,7 +174,7 @@ class Paginator(Generic[T]):
         return Page(items, self._plan.start_page, request_id)
 
     def pages(self) -> _PageStream[T]:
-        """Iterate Page objects; `aclose()` it (or use contextlib.aclosing) to stop early."""
+        """Iterate Page objects; `async with` it (or `aclose()` it) to stop deterministically."""
         return _PageStream(self._fetch, self._plan)
 
     def __aiter__(self) -> _ItemStream[T]:

@@ -7,7 +7,6 @@ mistake raises at the line that made it, before anything is sent.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import datetime as dt
 from collections.abc import Awaitable, Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _endpoints as e
 from . import _params as p
+from ._detail import DetailStream, detail_all, wanted_ids
 from ._errors import InvalidParameterError
 from ._fanout import FanOut
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
@@ -216,66 +216,31 @@ class Influencers:
         user_ids: Sequence[str | int] | str | None = None,
         unique_ids: Sequence[str] | str | None = None,
     ) -> builtins.list[InfluencerDetail]:
-        """Details for many influencers, in the order the IDs were given.
+        """Details for many influencers, in the order the IDs were given; all or nothing.
 
         IDs are batched `detail_batch_size` to a request and the batches run concurrently.
         A duplicate is sent once; an unknown ID is simply absent from the result.
         """
-        wanted: builtins.list[tuple[str, str]] = []  # (parameter, id) in the caller's order
-        if user_ids is not None:
-            wanted += [("user_ids", i) for i in p.id_list("user_ids", user_ids, p.numeric_id)]
-        if unique_ids is not None:
-            wanted += [("unique_ids", h) for h in p.id_list("unique_ids", unique_ids, p.handle)]
-        if not wanted:
-            raise InvalidParameterError(
-                "user_ids", "pass at least one ID in user_ids or unique_ids"
-            )
+        wanted = wanted_ids(user_ids, unique_ids)
         size = self._client.detail_batch_size
-        batches = []
-        for parameter in ("user_ids", "unique_ids"):
-            ids = [i for name, i in wanted if name == parameter]
-            batches += [{parameter: ",".join(ids[k : k + size])} for k in range(0, len(ids), size)]
-        gate = asyncio.Semaphore(DETAIL_CONCURRENCY)
+        return await detail_all(self._detail_request, wanted, size, DETAIL_CONCURRENCY)
 
-        async def fetch(
-            query: dict[str, str],
-        ) -> tuple[builtins.list[InfluencerDetail], str | None]:
-            async with gate:
-                return await self._client._request(e.INFLUENCER_DETAIL, query)
+    def detail_stream(
+        self,
+        *,
+        user_ids: Sequence[str | int] | str | None = None,
+        unique_ids: Sequence[str] | str | None = None,
+        concurrency: int = DETAIL_CONCURRENCY,
+    ) -> DetailStream:
+        """Details streamed in the order the IDs were given, `concurrency` batches in flight;
+        a batch that fails for its own IDs is set aside (FanOutError at the end). See
+        DetailStream."""
+        wanted = wanted_ids(user_ids, unique_ids)
+        workers = p.whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
+        size = self._client.detail_batch_size
+        return DetailStream(self._detail_request, wanted, size, workers)
 
-        pages = await _all_or_nothing([fetch(query) for query in batches])
-        return _in_request_order(wanted, [record for records, _ in pages for record in records])
-
-
-def _in_request_order(
-    wanted: list[tuple[str, str]], records: list[InfluencerDetail]
-) -> list[InfluencerDetail]:
-    """Order records as their IDs were asked for; a record matching no ID goes last, not away."""
-    by_id = {("user_ids", r.user_id): r for r in records}
-    by_id.update({("unique_ids", (r.unique_id or "").lower()): r for r in records})
-    ordered: dict[str, InfluencerDetail] = {}  # keyed by user_id: asked for twice, listed once
-    for parameter, wanted_id in wanted:
-        key = wanted_id.lower() if parameter == "unique_ids" else wanted_id
-        record = by_id.get((parameter, key))
-        if record is not None:
-            ordered.setdefault(record.user_id or f"#{id(record)}", record)
-    for record in records:
-        ordered.setdefault(record.user_id or f"#{id(record)}", record)
-    return list(ordered.values())
-
-
-async def _all_or_nothing(calls: list[Awaitable[T]]) -> list[T]:
-    """Run concurrently; on the first error cancel the rest and raise it."""
-    tasks = [asyncio.ensure_future(call) for call in calls]
-    for task in tasks:
-        task.set_name("keyapi_async detail batch")
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
-        for task in tasks:
-            if not task.cancelled():
-                task.exception()  # retrieved: only the first error is raised
-        raise
+    def _detail_request(
+        self, query: dict[str, str]
+    ) -> Awaitable[tuple[builtins.list[InfluencerDetail], str | None]]:
+        return self._client._request(e.INFLUENCER_DETAIL, query)

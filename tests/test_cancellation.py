@@ -401,3 +401,179 @@ async def test_leaving_a_fan_out_loop_without_aclose_stops_its_workers(how: str)
             await client.aclose()
         await assert_no_connection_left(fake)
     gc.collect()
+
+
+# --- bare streams: no aclosing, the ways users really hold them ---------------------------------
+# Each pull's stream is made outside `run()` and kept by `check`, so it outlives the pull's task:
+# only the tie to the consuming task can stop its workers. Checked within PROMPT, not SETTLE.
+
+PROMPT = 0.1
+
+
+def pull_fan_out_named(
+    client: KeyAPI, rng: random.Random, ex: Expected, sink: list[Any]
+) -> tuple[Awaitable[None], Check]:
+    """A fan-out kept in a variable, bare `async for`, maybe leaving by `break`."""
+    concurrency, stop = rng.randint(2, 8), rng.choice([None, rng.randint(1, 80)])
+    stream = client.influencers.videos_many(ex.users, concurrency=concurrency)
+
+    async def run() -> None:
+        async for user, video in stream:
+            sink.append((user, video.video_id))
+            if stop is not None and len(sink) >= stop:
+                break
+
+    def check(complete: bool) -> None:
+        assert stream is not None  # held until the check
+        assert_per_user_prefix(sink, ex.videos, complete and stop is None)
+
+    return run(), check
+
+
+def pull_fan_out_comprehension(
+    client: KeyAPI, rng: random.Random, ex: Expected, sink: list[Any]
+) -> tuple[Awaitable[None], Check]:
+    """`[x async for x in fan]`, maybe raising mid-way; the error is kept."""
+    concurrency, stop = rng.randint(2, 8), rng.choice([None, rng.randint(1, 30)])
+    stream = client.influencers.livestreams_many(ex.users, concurrency=concurrency)
+    kept: list[BaseException] = []
+
+    def take(user: str, room: str) -> bool:
+        sink.append((user, room))
+        if stop is not None and len(sink) >= stop:
+            raise _LeaveLoop
+        return True
+
+    async def run() -> None:
+        try:
+            [x async for x in stream if take(x[0], x[1].room_id)]
+        except _LeaveLoop as exc:
+            kept.append(exc)
+
+    def check(complete: bool) -> None:
+        assert_per_user_prefix(sink, ex.lives, complete and stop is None and not kept)
+        if complete and stop is not None and len(sink) >= stop:
+            assert kept, "the comprehension should have raised"
+
+    return run(), check
+
+
+def pull_items_under_timeout(
+    client: KeyAPI, rng: random.Random, ex: Expected, sink: list[Any]
+) -> tuple[Awaitable[None], Check]:
+    """A bare item loop inside asyncio.timeout()."""
+    concurrency, budget = rng.randint(2, 8), rng.uniform(0.005, 0.08)
+    timed_out: list[bool] = []
+
+    async def run() -> None:
+        try:
+            async with asyncio.timeout(budget):
+                async for influencer in client.influencers.list(
+                    region="US", concurrency=concurrency
+                ):
+                    sink.append(influencer.user_id)
+        except TimeoutError:
+            timed_out.append(True)
+
+    def check(complete: bool) -> None:
+        assert_prefix(sink, ex.us, complete and not timed_out)
+
+    return run(), check
+
+
+def pull_detail_stream_named(
+    client: KeyAPI, rng: random.Random, ex: Expected, sink: list[Any]
+) -> tuple[Awaitable[None], Check]:
+    """detail_stream kept in a variable, bare `async for`, maybe leaving by `break`."""
+    ids = rng.sample(ex.us, rng.randint(1, 40))
+    stop = rng.choice([None, rng.randint(1, 40)])
+    stream = client.influencers.detail_stream(user_ids=ids, concurrency=rng.randint(1, 8))
+
+    async def run() -> None:
+        async for detail in stream:
+            sink.append(detail.user_id)
+            if stop is not None and len(sink) >= stop:
+                break
+
+    def check(complete: bool) -> None:
+        assert stream is not None
+        assert_prefix(sink, ids, complete and (stop is None or stop >= len(ids)))
+
+    return run(), check
+
+
+def pull_pages_named(
+    client: KeyAPI, rng: random.Random, ex: Expected, sink: list[Any]
+) -> tuple[Awaitable[None], Check]:
+    """pages() kept in a variable, bare `async for`, maybe leaving by `break`."""
+    concurrency, stop = rng.randint(2, 8), rng.choice([None, rng.randint(1, 5)])
+    stream = client.influencers.list(region="US", concurrency=concurrency).pages()
+
+    async def run() -> None:
+        async for page in stream:
+            sink.extend(i.user_id for i in page.items)
+            if stop is not None and len(sink) >= stop * 10:
+                break
+
+    def check(complete: bool) -> None:
+        assert stream is not None
+        assert_prefix(sink, ex.us, complete and stop is None)
+
+    return run(), check
+
+
+BARE_PULLS = [
+    pull_fan_out_named,
+    pull_fan_out_comprehension,
+    pull_items_under_timeout,
+    pull_detail_stream_named,
+    pull_pages_named,
+]
+
+
+async def assert_workers_gone_promptly() -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PROMPT
+    while keyapi_tasks():
+        left = sorted(t.get_name() for t in keyapi_tasks())
+        assert loop.time() < deadline, f"still pending {PROMPT}s after the pull ended: {left}"
+        await asyncio.sleep(0.005)
+
+
+async def test_random_cancellations_of_bare_streams_leave_nothing_behind() -> None:
+    rng = random.Random(SEED + 1)
+    outcomes: dict[str, int] = {}
+    async with FakeKeyAPI(influencers=120) as fake:
+        ex = Expected(fake)
+        client = KeyAPI(
+            fake.api_key,
+            base_url=fake.url,
+            qps=None,
+            timeout=30,
+            max_retries=0,
+            detail_batch_size=3,
+        )
+        try:
+            for round_ in range(ROUNDS):
+                fake.latency = rng.uniform(0.002, 0.02)
+                make = rng.choice(BARE_PULLS)
+                sink: list[Any] = []
+                pull, check = make(client, rng, ex, sink)
+                task = asyncio.ensure_future(pull)
+                task.set_name(f"bare pull {round_} {make.__name__}")
+                if rng.random() < 0.6:
+                    await asyncio.sleep(rng.uniform(0, 0.03))
+                    task.cancel()
+                await finish(task)
+                check(not task.cancelled())
+                kind = "cancelled" if task.cancelled() else "ran to its end"
+                outcomes[kind] = outcomes.get(kind, 0) + 1
+                await assert_workers_gone_promptly()
+                await still_works(client, rng, ex)
+            assert client.usage.requests == len(fake.requests)
+        finally:
+            await client.aclose()
+        await assert_no_connection_left(fake)
+    gc.collect()
+    assert outcomes.get("cancelled", 0) >= ROUNDS // 4, outcomes
+    assert outcomes.get("ran to its end", 0) >= 3, outcomes

@@ -815,14 +815,16 @@ def test_random_fan_out_arguments(data: st.DataObject) -> None:
 @settings(PROPERTY, max_examples=200)
 @given(data=st.data())
 def test_random_detail_ids_are_refused_before_sending(data: st.DataObject) -> None:
-    # An empty list is fine next to IDs of the other kind; with no ID at all, user_ids is blamed.
+    # An empty list is fine next to IDs of the other kind; with no ID at all, user_ids is blamed,
+    # unless unique_ids is the only list given (unique_ids=[] names unique_ids).
     pools = {
         "user_ids": ([OPTIONAL, [], *USER_IDS_VALID], [v for v in USER_IDS_INVALID if v != []]),
         "unique_ids": ([OPTIONAL, [], *HANDLES_VALID], HANDLES_INVALID),
     }
     kwargs, bad = data.draw(arguments(pools, set()))
     if not bad and not any(kwargs.get(name) for name in pools):
-        bad = {"user_ids"}
+        only_handles = kwargs.get("user_ids") is None and kwargs.get("unique_ids") is not None
+        bad = {"unique_ids"} if only_handles else {"user_ids"}
 
     async def run() -> None:
         # A closed client: a call that passes validation stops at "closed", before sending.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ FAN_OUT = {"videos_many": "videos", "livestreams_many": "livestreams"}
 
 
 def test_the_influencer_methods_are_the_five_endpoints_and_the_fan_outs() -> None:
-    assert set(_public_methods()) == {*PAGINATED, "detail", *FAN_OUT}
+    assert set(_public_methods()) == {*PAGINATED, "detail", "detail_stream", *FAN_OUT}
 
 
 @pytest.mark.parametrize(("name", "single"), sorted(FAN_OUT.items()))
@@ -110,6 +111,17 @@ def test_detail_takes_the_declared_params() -> None:
     keywords = {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert keywords == set(_endpoints.INFLUENCER_DETAIL.params) == {"user_ids", "unique_ids"}
     assert inspect.iscoroutinefunction(Influencers.detail)
+
+
+def test_detail_stream_takes_the_declared_params_and_concurrency() -> None:
+    params = list(inspect.signature(Influencers.detail_stream).parameters.values())
+    assert params[0].name == "self"
+    rest = {p.name: p.kind for p in params[1:]}
+    assert set(rest.values()) == {inspect.Parameter.KEYWORD_ONLY}
+    assert set(rest) == {*_endpoints.INFLUENCER_DETAIL.params, "concurrency"}
+    assert not inspect.iscoroutinefunction(Influencers.detail_stream)
+    hints = typing.get_type_hints(Influencers.detail_stream)
+    assert hints["return"] is keyapi_async.DetailStream
 
 
 def test_keyapi_init_has_api_key_positional_and_the_rest_keyword_only() -> None:

@@ -1,0 +1,197 @@
+"""influencers.detail: IDs batched `detail_batch_size` to a request, batches in a page window.
+
+At most `concurrency` batches are in flight and results come out in batch order, so memory is
+bounded by the window, not by the number of IDs. Records come out in the order their IDs were
+given; an influencer asked for twice (by ID and by handle) comes out once.
+
+`detail_stream` sets aside a batch that fails for its own IDs (a 400, a record that does not
+decode) and goes on; FanOutError at the end names each failed ID. A failure about the whole pull
+(bad key, no credits, forbidden, retries exhausted) starts nothing new, cancels the batches in
+flight (they would fail alike), delivers the batches already received, then is raised. At the
+budget the batches in flight were paid for: they finish and are delivered first. `detail` is all or
+nothing: the first error cancels the rest and is raised.
+
+Who stops the batches in flight: `async with` the stream (deterministic), else the task
+consuming it, when it finishes or is cancelled, else dropping the stream.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from . import _params as p
+from ._errors import (
+    APIStatusError,
+    CreditBudgetExceeded,
+    FanOutError,
+    InvalidParameterError,
+    KeyAPIError,
+)
+from ._fanout import about_one_user
+from ._models import InfluencerDetail
+from ._window import PageWindow
+
+__all__ = ["DetailStream", "detail_all", "wanted_ids"]
+
+Wanted = list[tuple[str, str]]  # (parameter, ID) in the caller's order
+Request = Callable[[dict[str, str]], Awaitable[tuple[list[InfluencerDetail], str | None]]]
+
+
+def wanted_ids(user_ids: object, unique_ids: object) -> Wanted:
+    """Validate both ID lists (before anything is sent) and keep the caller's order."""
+    wanted: Wanted = []
+    if user_ids is not None:
+        wanted += [("user_ids", i) for i in p.id_list("user_ids", user_ids, p.numeric_id)]
+    if unique_ids is not None:
+        wanted += [("unique_ids", h) for h in p.id_list("unique_ids", unique_ids, p.handle)]
+    if not wanted:
+        name = "unique_ids" if user_ids is None and unique_ids is not None else "user_ids"
+        raise InvalidParameterError(name, "pass at least one ID in user_ids or unique_ids")
+    return wanted
+
+
+def _batches(wanted: Wanted, size: int) -> list[Wanted]:
+    out: list[Wanted] = []
+    for parameter in ("user_ids", "unique_ids"):
+        ids = [pair for pair in wanted if pair[0] == parameter]
+        out += [ids[k : k + size] for k in range(0, len(ids), size)]
+    return out
+
+
+def _query(batch: Wanted) -> dict[str, str]:
+    return {batch[0][0]: ",".join(i for _, i in batch)}
+
+
+def _about_these_ids(exc: KeyAPIError) -> bool:
+    # 403 concerns the key, not the IDs, for detail (unlike one influencer's videos).
+    forbidden = isinstance(exc, APIStatusError) and exc.status_code == 403
+    return about_one_user(exc) and not forbidden
+
+
+def _budget(exc: BaseException) -> bool:
+    return isinstance(exc, CreditBudgetExceeded)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    ids: Wanted
+    records: list[InfluencerDetail]
+    error: KeyAPIError | None
+
+
+def in_request_order(wanted: Wanted, records: list[InfluencerDetail]) -> list[InfluencerDetail]:
+    """Order records as their IDs were asked for; a record matching no ID goes last, not away."""
+    by_id = {("user_ids", r.user_id): r for r in records}
+    by_id.update({("unique_ids", (r.unique_id or "").lower()): r for r in records})
+    ordered: dict[str, InfluencerDetail] = {}  # keyed by user_id: asked for twice, listed once
+    for parameter, wanted_id in wanted:
+        key = wanted_id.lower() if parameter == "unique_ids" else wanted_id
+        record = by_id.get((parameter, key))
+        if record is not None:
+            ordered.setdefault(record.user_id or f"#{id(record)}", record)
+    for record in records:
+        ordered.setdefault(record.user_id or f"#{id(record)}", record)
+    return list(ordered.values())
+
+
+async def detail_all(
+    request: Request, wanted: Wanted, size: int, concurrency: int
+) -> list[InfluencerDetail]:
+    """Every record, or the first error (the batches still in flight are cancelled)."""
+    batches = _batches(wanted, size)
+
+    async def fetch(n: int) -> list[InfluencerDetail]:
+        return (await request(_query(batches[n])))[0]
+
+    window = PageWindow(fetch, 0, len(batches) - 1, concurrency)
+    records: list[InfluencerDetail] = []
+    try:
+        while (got := await window.next()) is not None:
+            records += got[1]
+    finally:
+        await window.aclose()
+    return in_request_order(wanted, records)
+
+
+class DetailStream(AsyncIterator[InfluencerDetail]):
+    """Async iterator (and async context manager) of InfluencerDetail, in the IDs' order.
+    `failures` maps each ID of a batch set aside to its error."""
+
+    __slots__ = ("_done", "_fatal", "_pending", "_reported", "_seen", "_window", "failures")
+
+    def __init__(self, request: Request, wanted: Wanted, size: int, concurrency: int) -> None:
+        batches = _batches(wanted, size)
+
+        async def fetch(n: int) -> _Batch:  # holds no reference to the stream
+            try:
+                records, _ = await request(_query(batches[n]))
+            except KeyAPIError as exc:
+                if not _about_these_ids(exc):
+                    raise
+                return _Batch(batches[n], [], exc)
+            return _Batch(batches[n], records, None)
+
+        self._window = PageWindow(fetch, 0, len(batches) - 1, concurrency, drain=_budget)
+        self._pending: deque[InfluencerDetail] = deque()
+        self._seen: set[str] = set()
+        self._done = False
+        self._fatal: BaseException | None = None
+        self._reported = False
+        self.failures: dict[str, KeyAPIError] = {}
+
+    def _take(self, batch: _Batch) -> None:
+        if batch.error is not None:
+            self.failures.update((i, batch.error) for _, i in batch.ids)
+            return
+        for record in in_request_order(batch.ids, batch.records):
+            if record.user_id is not None:
+                if record.user_id in self._seen:
+                    continue  # asked for by ID and by handle: listed once
+                self._seen.add(record.user_id)
+            self._pending.append(record)
+
+    async def __anext__(self) -> InfluencerDetail:
+        while not self._pending:
+            if self._done:
+                fatal, self._fatal = self._fatal, None
+                if fatal is not None:
+                    self._reported = True
+                    raise fatal
+                if self.failures and not self._reported:
+                    self._reported = True
+                    raise FanOutError(self.failures)
+                raise StopAsyncIteration
+            try:
+                got = await self._window.next()
+            except KeyAPIError as exc:
+                self._done = True
+                self._fatal = exc  # raised once what was paid for is delivered
+                for _, batch in self._window.drained:
+                    self._take(batch)
+                continue
+            except BaseException:
+                self._done = True
+                raise
+            if got is None:
+                self._done = True
+            else:
+                self._take(got[1])
+                self._window.fill()  # keep `concurrency` batches in flight while the caller works
+        return self._pending.popleft()
+
+    async def aclose(self) -> None:
+        """Cancel the batches in flight and wait until they are gone. Idempotent; iterating
+        afterwards buys nothing."""
+        self._done = self._reported = True
+        self._pending.clear()
+        self._fatal = None
+        await self._window.aclose()
+
+    async def __aenter__(self) -> DetailStream:
+        self._window.scope()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

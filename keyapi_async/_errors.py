@@ -169,10 +169,18 @@ class InvalidParameterError(KeyAPIError, ValueError):
 
 
 class CreditBudgetExceeded(KeyAPIError):
-    """The next request would exceed `max_credits`. Nothing was sent for it."""
+    """The next request would exceed the credit budget (`max_credits` or `budget=`). Nothing was
+    sent for it.
+
+    `undelivered_pages`: in concurrent paging, the page numbers the server answered (and billed)
+    that could not be delivered because they lay behind the page refused here; empty otherwise.
+    """
+
+    undelivered_pages: list[int]
 
     def __init__(self, max_credits: int) -> None:
         self.max_credits = max_credits
+        self.undelivered_pages = []
         super().__init__(
             f"max_credits={max_credits} reached: the next request would exceed the budget"
         )

@@ -89,9 +89,9 @@ class _PageStream(AsyncIterator[Page[T]]):
             except BaseException as exc:
                 self._done = True
                 if isinstance(exc, CreditBudgetExceeded):
-                    # Paid for, but behind the refused page. (To be declared in _errors.py.)
+                    # Paid for, but behind the refused page: named, so nothing is lost unseen.
                     undelivered = [n for n, _ in self._window.drained]
-                    exc.undelivered_pages = undelivered  # type: ignore[attr-defined]
+                    exc.undelivered_pages = undelivered
                 raise
             if got is None:
                 self._done = True

@@ -300,7 +300,7 @@ async def test_concurrent_pages_deliver_or_name_every_paid_page_at_the_budget(
 
     with pytest.raises(CreditBudgetExceeded) as caught:
         await pull()
-    undelivered: list[int] = getattr(caught.value, "undelivered_pages", [])
+    undelivered = caught.value.undelivered_pages
     paid = sorted(int(r.params["page_num"]) for r in answered(fake))
     assert delivered == list(range(1, len(delivered) + 1))
     assert sorted(delivered + undelivered) == paid, "a paid page was neither delivered nor named"

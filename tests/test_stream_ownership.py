@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from keyapi_async import CreditBudgetExceeded, KeyAPI, KeyAPIError
+from keyapi_async import CreditBudgetExceeded, KeyAPI, KeyAPIError, LocalCreditBudget
 from keyapi_async.testing import FakeKeyAPI, Fault
 
 from .conftest import MakeClient
@@ -278,6 +278,37 @@ async def test_fan_out_delivers_every_paid_page_before_the_budget_error(
 CASES = [(4, 4, 1), (6, 6, 2), (8, 8, 3), (8, 5, None), (5, 5, 0)]
 
 
+class NoRetries(LocalCreditBudget):
+    """A budget that grants no retry: the refused retry leaves answered pages behind it."""
+
+    async def reserve(self, *, retry: bool) -> None:
+        if retry:
+            raise CreditBudgetExceeded(self.max_credits)
+        await super().reserve(retry=retry)
+
+
+async def test_a_5xx_at_the_end_of_the_budget_is_retried_and_every_page_delivered(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """The local budget keeps a credit for each page in flight's retry (see test_budget.py), so
+    the retry goes through and no page is left behind."""
+    client = make_client(max_credits=6, max_retries=1)
+    fake.latency = 0.01
+    fake.script(None, None, Fault.SERVER_ERROR)
+    delivered: list[int] = []
+
+    async def pull() -> None:
+        async for page in client.influencers.list(region="US", concurrency=6).pages():
+            delivered.append(page.page_num)
+
+    with pytest.raises(CreditBudgetExceeded) as caught:
+        await pull()
+    assert caught.value.undelivered_pages == []
+    paid = sorted(int(r.params["page_num"]) for r in answered(fake))
+    assert delivered == paid
+    assert len(fake.requests) <= 6
+
+
 @pytest.mark.parametrize(("concurrency", "max_credits", "failing"), CASES)
 async def test_concurrent_pages_deliver_or_name_every_paid_page_at_the_budget(
     fake: FakeKeyAPI,
@@ -286,9 +317,9 @@ async def test_concurrent_pages_deliver_or_name_every_paid_page_at_the_budget(
     max_credits: int,
     failing: int | None,
 ) -> None:
-    """The `failing`-th request gets a 500; its retry finds the budget spent by the pages
-    behind it, which were answered but cannot be delivered in order: they are named."""
-    client = make_client(max_credits=max_credits, max_retries=1)
+    """The `failing`-th request gets a 500; its retry is refused by the budget, so the pages
+    behind it were answered but cannot be delivered in order: they are named."""
+    client = make_client(budget=NoRetries(max_credits), max_retries=1)
     fake.latency = 0.01
     if failing is not None:
         fake.script(*[None] * failing, Fault.SERVER_ERROR)

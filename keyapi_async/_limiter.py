@@ -5,8 +5,10 @@ served, and each starts one interval after the previous start's slot, or now if 
 fallen behind. Evenly spaced starts never put more than qps into any second, and because slots
 follow the schedule rather than the moment a sleeper happened to wake, the rate does not drift
 below the setting. A start later than its slot by more than wake-up noise (a stalled event loop,
-a cold connection: see `slip`) moves the schedule back with it, and since a slot is only decided
-when its caller's turn comes, no later caller can bunch up behind the late one.
+a cold connection: see `slip`) moves the schedule to one interval after that actual start, if
+that is later: the schedule follows the latest actual start, so late starts together do not add
+up their lateness. Since a slot is only decided when its caller's turn comes, no later caller can
+bunch up behind the late one.
 
 Why not aiolimiter: AsyncLimiter(qps, 1) is a bucket of capacity qps that lets ~2 x qps through a
 sliding second; AsyncLimiter(1, 1/qps) spaces starts but re-times each one from a late wake-up,
@@ -18,8 +20,10 @@ The 1.5% headroom absorbs the jitter between a start here and its arrival at the
 Adaptive pacing: a plan's real limit can be lower than the configured qps. On a 429 the limiter
 estimates the server's limit from its own starts in the second before the rejected one (the
 server counted one too many of them), drops to 95% of that, and holds every start until the
-server's Retry-After has passed, so the window drains instead of collecting more 429s. While no
-429 comes, the rate climbs back by 1% a second, up to qps.
+server's Retry-After has passed, so the window drains instead of collecting more 429s. The
+estimate is kept as a ceiling: without a 429 the rate climbs back fast to just below it, stays
+there for PROBE_AFTER seconds, then probes above it slowly, up to qps. Against a fixed limit that
+is one 429 per probe; a raised limit is found by the probe.
 """
 
 from __future__ import annotations

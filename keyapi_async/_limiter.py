@@ -111,12 +111,12 @@ class RateLimiter:
 
     def _earliest(self) -> float:
         """The earliest next start: one interval after the latest, and never the (n+1)-th start
-        within n intervals (n = qps rounded down), which a late start among on-time ones could
-        otherwise make."""
+        within n / qps seconds (n = qps rounded down), which a late start landing among on-time
+        ones could otherwise make. Without headroom: lateness the headroom covers costs nothing."""
         earliest = self._next_slot
         n = int(self.qps)
         if n >= 1 and len(self._recent) >= n:
-            earliest = max(earliest, self._recent[-n] + n * HEADROOM / self.qps)
+            earliest = max(earliest, self._recent[-n] + n / self.qps)
         return earliest
 
     def _slot_at(self, now: float) -> float:
@@ -168,7 +168,7 @@ class RateLimiter:
         recent = self._recent
         if recent:  # replace its booking by its actual start
             i = min(range(len(recent)), key=lambda j: abs(recent[j] - booked))
-            if abs(recent[i] - booked) < 1e-6:
+            if abs(recent[i] - booked) < 1e-3:  # `late` was read a moment before `now`
                 del recent[i]
         self._record(now)
         # Follow the latest actual start; late starts together do not add up their lateness.

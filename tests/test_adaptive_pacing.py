@@ -210,3 +210,15 @@ async def test_every_arrival_counts_and_the_limit_can_change_while_running() -> 
                 await client.influencers.list(region="US")
         statuses = [r.status for r in fake.requests]
         assert statuses == [200, 200, 429, 200, 200, 200]
+
+
+def test_a_slip_replaces_the_booked_start_instead_of_adding_one() -> None:
+    """`late` is read a moment before the limiter reads its clock: the booking still matches,
+    so the start is not counted twice (which would inflate the next 429's estimate)."""
+    limiter = RateLimiter(10)
+    now = 100.0
+    for _ in range(5):
+        now = limiter._take_slot(now)
+    limiter._on_slip(now + 0.1 + 5e-6, 0.1)  # the clock moved on 5 microseconds meanwhile
+    assert list(limiter._recent)[-1] == pytest.approx(now + 0.1, abs=1e-5)
+    assert len(limiter._recent) == 5

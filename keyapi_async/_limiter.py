@@ -111,12 +111,12 @@ class RateLimiter:
 
     def _earliest(self) -> float:
         """The earliest next start: one interval after the latest, and never the (n+1)-th start
-        within n / qps seconds (n = qps rounded down), which a late start landing among on-time
-        ones could otherwise make. Without headroom: lateness the headroom covers costs nothing."""
+        within n intervals (n = qps rounded down), which a late start landing among on-time
+        ones could otherwise make."""
         earliest = self._next_slot
         n = int(self.qps)
         if n >= 1 and len(self._recent) >= n:
-            earliest = max(earliest, self._recent[-n] + n / self.qps)
+            earliest = max(earliest, self._recent[-n] + n * HEADROOM / self.qps)
         return earliest
 
     def _slot_at(self, now: float) -> float:

@@ -99,6 +99,13 @@ class FakeServer:
             resp.raise_for_status()
             return _log_decoder.decode(await resp.read())
 
+    async def set_qps_limit(self, limit: float | None) -> None:
+        """Change the server's QPS limit while it runs."""
+        url = self.url + "/__fake__/qps-limit"
+        async with aiohttp.ClientSession() as s, s.post(url, json={"qps_limit": limit}) as resp:
+            resp.raise_for_status()
+        self.qps_limit = limit
+
     async def reset(self) -> None:
         async with aiohttp.ClientSession() as s, s.post(self.url + "/__fake__/reset") as resp:
             resp.raise_for_status()

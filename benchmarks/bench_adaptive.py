@@ -1,147 +1,273 @@
-"""7. Adaptive pacing: a client set to qps 10 against a plan whose real limit is 5.
+"""7 and 8. Adaptive pacing: a client set to qps 10 against a plan whose real limit is lower.
 
-The server enforces 5 arrivals per sliding second (rejected arrivals count too) and answers 429
-with Retry-After: 1; it answers at once otherwise. One client, qps=10, pulls 300 pages of one
-item sequentially. Every figure comes from the server's log, except the limiter's rate, read
-from the client after each page. The ideal is the server's limit: 300 pages at 5/s.
+The server enforces its limit over every arrival in a sliding second (429s count too) and
+answers 429 with Retry-After: 1; it answers at once otherwise. One client, qps=10, sends
+single-page requests one after another. Figures come from the server's log, except the
+limiter's rate, read from the client after each request.
+
+7: the limit is 5 for a long pull; the ideal is the server's limit (PAGES at 5/s).
+8: the limit is 5, then raised to 10 right after a 429 (the worst moment: the limiter has just
+backed off); how long until the client runs above 90% of the new limit.
+
+The same two scenarios also run on a simulated clock (the server's rule on the limiter's own
+schedule, no network) for today's limiter and for the previous one, which climbed back by 1%
+a second up to qps after each 429.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import Any
 
-from keyapi_async import KeyAPI, KeyAPIError
-from keyapi_async._limiter import BACK_OFF, HEADROOM, RECOVERY
+from keyapi_async import KeyAPI
+from keyapi_async._limiter import BACK_OFF, HEADROOM, PROBE, PROBE_AFTER, RateLimiter
 
 from ._common import Arrivals, Outcome
 from ._server import FakeServer, LogEntry
 
 SERVER_QPS = 5.0
+RAISED_QPS = 10.0
 CLIENT_QPS = 10.0
-PAGES = 300
-INFLUENCERS = 1000  # region=US must hold at least PAGES of them
-MAX_RETRIES = 8  # the default 4 with one 429 per retry could fail the pull; 8 cannot in practice
-REJECTED_TARGET = 0.10  # share of requests answered 429: below this
-SLOWDOWN_TARGET = 1.3  # elapsed / ideal: at most this
-IDEAL = PAGES / SERVER_QPS
-
-
-class _Pull:
-    """What the client saw: pages, time, the limiter's rate after each page, the error if any."""
-
-    def __init__(self) -> None:
-        self.pages = 0
-        self.started = 0.0  # time.monotonic(), the server log's clock on Linux
-        self.elapsed = 0.0
-        self.trace: list[tuple[float, float]] = []  # (seconds since start, limiter rate)
-        self.requests = 0
-        self.retries = 0
-        self.final_rate = 0.0
-        self.error: str | None = None
-
-
-async def _pull(server: FakeServer) -> _Pull:
-    pull = _Pull()
-    client = KeyAPI(
-        api_key=server.api_key, base_url=server.url, qps=CLIENT_QPS, max_retries=MAX_RETRIES
-    )
-    limiter: Any = client._limiter  # the SDK's RateLimiter: its `rate` is the pace in force
-    async with client:
-        pager = client.influencers.list(region="US", page_size=1, limit=PAGES)
-        pull.started = time.monotonic()
-        try:
-            async for page in pager.pages():
-                pull.pages += len(page.items)
-                pull.trace.append((time.monotonic() - pull.started, limiter.rate))
-        except KeyAPIError as exc:  # the pull gave up: reported, not raised
-            pull.error = f"{type(exc).__name__}: {exc}"
-        pull.elapsed = time.monotonic() - pull.started
-        pull.requests = client.usage.requests
-        pull.retries = client.usage.retries
-        pull.final_rate = limiter.rate
-    return pull
-
-
-async def _run() -> tuple[_Pull, list[LogEntry]]:
-    with FakeServer(latency=0.0, qps_limit=SERVER_QPS, influencers=INFLUENCERS) as server:
-        await asyncio.sleep(1.1)  # an empty QPS window and a clean log to start on
-        await server.reset()
-        pull = await _pull(server)
-        log = await server.log()
-    return pull, log
+PAGES = 900
+WARM_UP = 20.0  # 7b: seconds at the low limit before waiting for a 429 to raise it after
+RAISED_MAX = 150.0  # 7b: seconds to watch after the raise
+INFLUENCERS = 1000
+MAX_RETRIES = 8
+SKIP = 10.0  # 7: 429s are counted from this many seconds after the first request
+PER_30S_TARGET = 1  # 7: most 429s in any 30 s after SKIP
+SLOWDOWN_TARGET = 1.15  # 7: elapsed / ideal
+RECOVER_TARGET = 120.0  # 7b: seconds until above 90% of the raised limit
+QUICK = False  # `python -m benchmarks.run --quick`: shorter runs, for development only
 
 
 def _is_429(entry: LogEntry) -> bool:
     return entry.status == 429 or entry.code == 429
 
 
-def run() -> Outcome:
-    pull, log = asyncio.run(_run())
-    arrivals = Arrivals.of(log, SERVER_QPS)
-    answered = Arrivals.of([e for e in log if not _is_429(e)], SERVER_QPS)
-    assert arrivals.count == pull.requests, (arrivals.count, pull.requests)
-    rejected = arrivals.rejected
-    share = rejected / arrivals.count if arrivals.count else 0.0
-    slowdown = pull.elapsed / IDEAL
-    completed = pull.error is None and pull.pages == PAGES
-    ok = completed and share < REJECTED_TARGET and slowdown <= SLOWDOWN_TARGET
-    rejected_at = [e.arrived - pull.started for e in log if _is_429(e)]
-    lowest = min((rate for _, rate in pull.trace), default=pull.final_rate)
-    # The limiter's rate once the page that met each 429 came through (its retry included).
-    after = [next((r for t, r in pull.trace if t >= at), pull.final_rate) for at in rejected_at]
+def _most_in(times: list[float], window: float) -> int:
+    best = lo = 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
-    done = "completed" if completed else f"stopped at {pull.pages} pages ({pull.error})"
+
+class _Run:
+    def __init__(self) -> None:
+        self.started = 0.0  # time.monotonic(), the server log's clock on Linux
+        self.elapsed = 0.0
+        self.pages = 0
+        self.trace: list[tuple[float, float]] = []  # (seconds since start, limiter rate)
+        self.raised_at: float | None = None  # 7b: seconds since start
+        self.log: list[LogEntry] = []
+
+
+async def _drive(server: FakeServer, pages: int, raise_limit: bool) -> _Run:
+    run = _Run()
+    client = KeyAPI(
+        api_key=server.api_key, base_url=server.url, qps=CLIENT_QPS, max_retries=MAX_RETRIES
+    )
+    limiter: Any = client._limiter  # the SDK's RateLimiter: its `rate` is the pace in force
+    warm_up = WARM_UP / 4 if QUICK else WARM_UP
+    watch = RAISED_MAX / 3 if QUICK else RAISED_MAX
+    async with client:
+        run.started = time.monotonic()
+        n = 0
+        while True:
+            now = time.monotonic() - run.started
+            if not raise_limit and n >= pages:
+                break
+            if raise_limit and run.raised_at is not None and now - run.raised_at >= watch:
+                break
+            retries = client.usage.retries
+            await client.influencers.list(region="US", page_size=1, start_page=1 + n % 300)
+            n += 1
+            now = time.monotonic() - run.started
+            run.trace.append((now, limiter.rate))
+            hit = client.usage.retries > retries
+            if raise_limit and run.raised_at is None and hit and now >= warm_up:
+                await server.set_qps_limit(RAISED_QPS)
+                run.raised_at = time.monotonic() - run.started
+        run.pages = n
+        run.elapsed = time.monotonic() - run.started
+    run.log = await server.log()
+    return run
+
+
+async def _run(pages: int, raise_limit: bool) -> _Run:
+    with FakeServer(latency=0.0, qps_limit=SERVER_QPS, influencers=INFLUENCERS) as server:
+        await asyncio.sleep(1.1)  # an empty QPS window and a clean log to start on
+        await server.reset()
+        return await _drive(server, pages, raise_limit)
+
+
+# --- the same scenarios on a simulated clock ----------------------------------------------------
+
+
+class _PreviousLimiter(RateLimiter):
+    """The limiter before the hold-then-probe recovery: +1% a second up to qps."""
+
+    __slots__ = ()
+
+    def _recover(self, now: float) -> None:
+        if self.rate < self.qps and now > self._changed:
+            self.rate = min(self.qps, self.rate * 1.01 ** (now - self._changed))
+            self._changed = now
+
+
+def _simulate(
+    limiter: RateLimiter, seconds: float, raise_at: float | None
+) -> tuple[list[float], list[float], list[tuple[float, float]]]:
+    answered: list[float] = []
+    rejected: list[float] = []
+    trace: list[tuple[float, float]] = []
+    recent: deque[float] = deque()
+    limit, now = SERVER_QPS, 0.0
+    while now < seconds:
+        if raise_at is not None and now >= raise_at:
+            limit = RAISED_QPS
+        now = limiter._take_slot(now)
+        recent.append(now)
+        while now - recent[0] >= 1.0:
+            recent.popleft()
+        if len(recent) > limit:
+            rejected.append(now)
+            limiter._on_rate_limited(now, hold=1.0, sent_at=now)
+        else:
+            answered.append(now)
+        trace.append((now, limiter.rate))
+    return answered, rejected, trace
+
+
+def _sim_rows() -> list[str]:
+    rows = []
+    for name, make in (("today", RateLimiter), ("previous (+1%/s)", _PreviousLimiter)):
+        answered, rejected, _ = _simulate(make(CLIENT_QPS), 600.0, None)
+        late = [t for t in rejected if t >= SKIP]
+        done = [t for t in answered if t >= SKIP]
+        slowdown = (done[-1] - done[0]) / (len(done) / SERVER_QPS)
+        # 8 at its worst moment: raised right after a 429 at the low limit.
+        first = _simulate(make(CLIENT_QPS), 60.0, None)[1]
+        raise_at = max(first) + 1e-6 if first else 60.0
+        _, _, trace = _simulate(make(CLIENT_QPS), raise_at + 200.0, raise_at)
+        up = next((t for t, r in trace if t >= raise_at and r >= 0.9 * RAISED_QPS), None)
+        recover = f"{up - raise_at:.1f}" if up is not None else "> 200"
+        rows.append(
+            f"| {name} | {len(late)} | {_most_in(late, 30.0)} | {slowdown:.3f} | {recover} |"
+        )
+    return rows
+
+
+# --- outcomes --------------------------------------------------------------------------------
+
+
+def _converge(run: _Run, pages: int) -> Outcome:
+    arrivals = Arrivals.of(run.log, SERVER_QPS)
+    rejected = [e.arrived - run.started for e in run.log if _is_429(e)]
+    late = [t for t in rejected if t >= SKIP]
+    per_30 = _most_in(late, 30.0)
+    ideal = pages / SERVER_QPS
+    slowdown = run.elapsed / ideal
+    mean_30 = len(late) / max(run.elapsed - SKIP, 1e-9) * 30
+    ok = run.pages == pages and per_30 <= PER_30S_TARGET and slowdown <= SLOWDOWN_TARGET
+    lowest = min((r for t, r in run.trace if t >= SKIP), default=0.0)
+    final = run.trace[-1][1] if run.trace else 0.0
     details = [
-        f"Server limit {SERVER_QPS:g} arrivals per sliding second (429s count too; 429 with "
-        f"Retry-After: 1), zero latency; one client with qps={CLIENT_QPS:g}, "
-        f"max_retries={MAX_RETRIES}, other settings default: "
-        f"`list(region='US', page_size=1, limit={PAGES})`, sequential. "
-        f"Ideal: {PAGES} pages at {SERVER_QPS:g}/s = {IDEAL:g} s.",
+        f"Server limit {SERVER_QPS:g} arrivals per sliding second (429s count too; Retry-After: "
+        f"1), zero latency; one client with qps={CLIENT_QPS:g}, max_retries={MAX_RETRIES}: "
+        f"{pages} single-page requests, sequential. Ideal: {pages} pages at {SERVER_QPS:g}/s "
+        f"= {ideal:g} s.",
         "",
         "What the limiter does (keyapi_async/_limiter.py): it spaces starts evenly at its rate "
         f"(x {HEADROOM:g} headroom). On a 429 it estimates the server's limit from its own "
         "starts in the last second (the server counted one too many of them), drops to "
         f"{BACK_OFF:.0%} of that estimate (one 429 never more than halves it), and holds every "
-        "start until Retry-After has passed, so the server's window drains instead of "
-        f"collecting more 429s. Without a 429 the rate climbs back by {RECOVERY - 1:.0%} a "
-        f"second, up to qps. Against a fixed limit it therefore settles into a cycle: climb "
-        "until just over the limit, one 429, back off, climb again.",
+        "start until Retry-After has passed. It then stays just below the estimate for "
+        f"{PROBE_AFTER:g} s without a 429, and only then probes above it by {PROBE - 1:.0%} a "
+        "second, up to qps: against a fixed limit, one 429 per probe.",
         "",
-        "| pull | time s | time / ideal | requests | 429s | 429 share | retries "
-        "| limiter rate: lowest / final | pages/s (server, answered) | max answered in 1 s |",
+        f"| pull | time s | time / ideal | requests | 429s | 429s after {SKIP:g} s | most in "
+        "30 s | mean per 30 s | limiter rate: lowest / final | max answered in 1 s |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| {done} | {pull.elapsed:.1f} | {slowdown:.3f} | {arrivals.count} | {rejected} "
-        f"| {share:.1%} | {pull.retries} | {lowest:.2f} / {pull.final_rate:.2f} "
-        f"| {answered.rate:.2f} | {answered.max_in_window} |",
+        f"| {run.pages} pages | {run.elapsed:.1f} | {slowdown:.3f} | {arrivals.count} "
+        f"| {len(rejected)} | {len(late)} | {per_30} | {mean_30:.2f} | {lowest:.2f} / "
+        f"{final:.2f} | {Arrivals.of([e for e in run.log if not _is_429(e)]).max_in_window} |",
         "",
-        "429s at (s after the first request; in brackets, the limiter's rate once that "
-        "page came through): "
-        + (", ".join(f"{t:.1f} ({r:.2f}/s)" for t, r in zip(rejected_at, after, strict=True)))
-        + "."
-        if rejected_at
-        else "No 429 at all.",
+        "429s at (s after the first request): "
+        + (", ".join(f"{t:.1f}" for t in rejected) or "none")
+        + ".",
+        "",
+        "Simulated clock, 600 s at limit 5 (7) and the raise of 7b, today's limiter against "
+        "the previous one:",
+        "",
+        f"| limiter | 429s after {SKIP:g} s | most in 30 s | time / ideal after {SKIP:g} s "
+        "| 7b: s to 90% of the raised limit |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *_sim_rows(),
     ]
     return Outcome(
         key="7",
-        title=f"Adaptive pacing (qps {CLIENT_QPS:g} vs server limit {SERVER_QPS:g}, {PAGES} pages)",
+        title=f"Adaptive pacing (qps {CLIENT_QPS:g} vs server limit {SERVER_QPS:g}, {pages} pages)",
         measured=(
-            f"{'completed' if completed else 'FAILED'} in {pull.elapsed:.1f} s = "
-            f"{slowdown:.2f}x ideal; {rejected} 429s of {arrivals.count} requests ({share:.1%}); "
-            f"final rate {pull.final_rate:.2f}/s"
+            f"{run.pages} pages in {run.elapsed:.1f} s = {slowdown:.3f}x ideal; "
+            f"{len(late)} 429s after {SKIP:g} s, at most {per_30} in 30 s"
         ),
-        target=(
-            f"completes; < {REJECTED_TARGET:.0%} 429s; <= {SLOWDOWN_TARGET:g}x ideal "
-            f"({IDEAL:g} s at {SERVER_QPS:g}/s)"
-        ),
+        target=f"<= {PER_30S_TARGET} 429 per 30 s after {SKIP:g} s; <= {SLOWDOWN_TARGET:g}x ideal",
         status=Outcome.verdict(ok),
         details=details,
         chart={
             "server_qps": SERVER_QPS,
             "client_qps": CLIENT_QPS,
-            "answered": [e.arrived - pull.started for e in log if not _is_429(e)],
-            "rejected": rejected_at,
-            "trace": pull.trace,
+            "answered": [e.arrived - run.started for e in run.log if not _is_429(e)],
+            "rejected": rejected,
+            "trace": run.trace,
         },
     )
+
+
+def _raised(run: _Run) -> Outcome:
+    raised = run.raised_at
+    answered = [e.arrived - run.started for e in run.log if not _is_429(e)]
+    up = None
+    if raised is not None:
+        up = next((t for t, r in run.trace if t >= raised and r >= 0.9 * RAISED_QPS), None)
+    # On the server: the first 5 s after the raise that hold more than 90% of the new limit.
+    served = None
+    if raised is not None:
+        for t in (x for x in answered if x >= raised):
+            if sum(1 for x in answered if t <= x < t + 5.0) > 0.9 * RAISED_QPS * 5:
+                served = t
+                break
+    rate_s = f"{up - raised:.1f}" if up is not None and raised is not None else "never"
+    served_s = f"{served - raised:.1f}" if served is not None and raised is not None else "never"
+    ok = up is not None and raised is not None and up - raised <= RECOVER_TARGET
+    after = [e for e in run.log if e.arrived - run.started >= (raised or 0.0)]
+    details = [
+        f"Server limit {SERVER_QPS:g}, raised to {RAISED_QPS:g} (admin endpoint) right after "
+        f"the first 429 from {WARM_UP:g} s on; client qps={CLIENT_QPS:g}, sequential "
+        "single-page requests, watched for "
+        f"{RAISED_MAX:g} s after the raise.",
+        "",
+        "| raised at s | limiter rate >= 90% after s | server: 5 s above 90% from s "
+        "| 429s after the raise |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| {raised or 0.0:.1f} | {rate_s} | {served_s} | {sum(_is_429(e) for e in after)} |",
+    ]
+    return Outcome(
+        key="7b",
+        title=f"Adaptive pacing: limit {SERVER_QPS:g} -> {RAISED_QPS:g} (qps {CLIENT_QPS:g})",
+        measured=f"above 90% of the new limit {rate_s} s after the raise (server {served_s} s)",
+        target=f"<= {RECOVER_TARGET:g} s",
+        status=Outcome.verdict(ok),
+        details=details,
+    )
+
+
+def run() -> list[Outcome]:
+    pages = PAGES // 6 if QUICK else PAGES
+    converge = asyncio.run(_run(pages, raise_limit=False))
+    raised = asyncio.run(_run(0, raise_limit=True))
+    return [_converge(converge, pages), _raised(raised)]

@@ -40,7 +40,7 @@ SUITE: list[tuple[tuple[str, ...], Callable[[], Outcome | list[Outcome]]]] = [
     (("4",), bench_decode.run),
     (("5",), bench_limiter.run),
     (("6",), bench_memory.run),
-    (("7",), bench_adaptive.run),
+    (("7", "7b"), bench_adaptive.run),  # one run, both figures of adaptive pacing
     (("8",), bench_fleet.run),
 ]
 
@@ -49,9 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     ap.add_argument("--only", help="comma-separated benchmark numbers, e.g. 1,4")
     ap.add_argument("--write", action="store_true", help="write results even for a subset")
+    ap.add_argument("--quick", action="store_true", help="shorter adaptive runs (7, 7b); no write")
     args = ap.parse_args(argv)
+    bench_adaptive.QUICK = args.quick
     wanted = set(args.only.split(",")) if args.only else None
-    write = wanted is None or args.write
+    write = (wanted is None or args.write) and not args.quick
     if write:
         try:  # before minutes of measuring, not after
             _report.readme_region(README.read_text(encoding="utf-8"))

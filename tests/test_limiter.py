@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiolimiter import AsyncLimiter
 
 from keyapi_async import KeyAPI, RateLimiter
 from keyapi_async.testing import FakeKeyAPI
@@ -24,21 +23,6 @@ async def test_qps_bounds_every_sliding_second(fake: FakeKeyAPI, make_client: Ma
     await burst(client, 45)
     assert len(fake.requests) == 45
     assert fake.max_in_window(1.0) <= 20
-
-
-async def test_aiolimiter_default_lets_about_twice_through(fake: FakeKeyAPI) -> None:
-    """Why RateLimiter exists: AsyncLimiter(qps, 1) bursts a full bucket, then refills."""
-
-    class Naive:
-        def __init__(self) -> None:
-            self.bucket = AsyncLimiter(10, 1)
-
-        async def acquire(self) -> None:
-            await self.bucket.acquire()
-
-    async with KeyAPI(fake.api_key, base_url=fake.url, limiter=Naive()) as client:
-        await burst(client, 25)
-    assert fake.max_in_window(1.0) > 10
 
 
 async def test_one_limiter_shared_by_two_clients(fake: FakeKeyAPI, make_client: MakeClient) -> None:

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from keyapi_async import APIConnectionError, InvalidParameterError, KeyAPI, RateLimiter
+from keyapi_async._limiter import PROBE_AFTER
 from keyapi_async.testing import FakeKeyAPI
 
 from .conftest import serve
@@ -98,7 +99,9 @@ def test_limiter_backs_off_below_the_servers_limit_then_recovers() -> None:
     assert limiter.rate == pytest.approx(9 * 0.95)  # estimated limit 9, minus 5%
     assert limiter._take_slot(now) >= now + 1.0  # everyone waits out Retry-After
     limiter._take_slot(now + 5)
-    assert 9 * 0.95 < limiter.rate < 10  # climbs back at 1% a second ...
+    assert limiter.rate == pytest.approx(9 * 0.95)  # holds just below the estimate ...
+    limiter._take_slot(now + PROBE_AFTER + 5)
+    assert 9 * 0.95 < limiter.rate < 10  # ... then probes above it ...
     limiter._take_slot(now + 300)
     assert limiter.rate == 10  # ... up to qps
 

@@ -5,15 +5,17 @@ before answering):
 1. a scripted outcome, if any is queued: a Fault is served as is; None continues
    below but skips the random fault draw;
 2. wrong or missing key -> 401;
-3. QPS limit: more than `qps_limit` arrivals in the last 1.0 s (counting every
-   arrival, rejected ones included) -> 429 with Retry-After: 1;
+3. QPS limit: more than `qps_limit` arrivals in the last second (counting every
+   arrival, rejected ones included; a limit below 1/s counts its one arrival over 1/limit
+   seconds) -> 429 with Retry-After: that window, in seconds;
 4. a random fault from `fault_rates` (one draw per unscripted request, made even when
    2. or 3. wins, so the sequence follows arrival order);
 5. no credits left -> 402;
 6. bad parameters -> 400, else code 0 (which costs one credit).
 
 Admin endpoints, for a test or benchmark in another process (not logged, no key needed):
-`GET /__fake__/log` returns `log_entries()` as JSON; `POST /__fake__/reset` clears the log.
+`GET /__fake__/log` returns `log_entries()` as JSON; `POST /__fake__/reset` clears the log;
+`POST /__fake__/qps-limit` with `{"qps_limit": 10}` (or null) changes the limit while running.
 `arrived` is `time.monotonic()`, which on Linux and macOS is one clock for every process.
 """
 
@@ -42,6 +44,11 @@ __all__ = ["FakeKeyAPI"]
 _SERVER_ERROR_STATUSES = (500, 502, 503)
 ADMIN_LOG = "/__fake__/log"
 ADMIN_RESET = "/__fake__/reset"
+ADMIN_QPS = "/__fake__/qps-limit"
+
+
+class _QpsLimit(msgspec.Struct):
+    qps_limit: float | None
 
 
 def _retry_after(seconds: float) -> str:
@@ -136,6 +143,7 @@ class FakeKeyAPI:
             app.router.add_get(path, self._handle)
         app.router.add_get(ADMIN_LOG, self._admin_log)
         app.router.add_post(ADMIN_RESET, self._admin_reset)
+        app.router.add_post(ADMIN_QPS, self._admin_qps)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
@@ -225,19 +233,37 @@ class FakeKeyAPI:
         self.reset_log()
         return web.Response(status=204)
 
+    async def _admin_qps(self, request: web.Request) -> web.Response:
+        try:
+            limit = msgspec.json.decode(await request.read(), type=_QpsLimit).qps_limit
+        except msgspec.ValidationError as exc:
+            return web.Response(status=400, text=str(exc))
+        if limit is not None and not limit > 0:
+            return web.Response(status=400, text="qps_limit must be > 0 or null")
+        self.qps_limit = limit
+        return web.Response(status=204)
+
     # --- request handling ----------------------------------------------------------
 
     def _request_id(self, seq: int) -> str:
         digest = hashlib.blake2b(f"{self._seed}:{seq}".encode(), digest_size=16).digest()
         return str(uuid.UUID(bytes=digest, version=4))
 
+    def _qps_window(self) -> float:
+        """Seconds the limit counts over: 1, or 1/limit for a limit below one a second."""
+        limit = self.qps_limit
+        return 1.0 if limit is None or limit >= 1 else 1.0 / limit
+
     def _over_qps(self, now: float) -> bool:
+        """Count this arrival (every arrival counts, rejected ones too) and say if it is over."""
+        limit = self.qps_limit  # read at each arrival: may be changed while running
+        window = self._qps_window()
         recent = self._recent
         recent.append(now)
-        while now - recent[0] >= 1.0:
+        while now - recent[0] >= window:
             recent.popleft()
-        limit = self.qps_limit
-        return limit is not None and len(recent) > limit
+        # Below one a second: one arrival per window of 1/limit seconds.
+        return limit is not None and len(recent) > max(limit, 1.0)
 
     def _draw_fault(self) -> Fault | None:
         u = self._rng.random()
@@ -287,7 +313,7 @@ class FakeKeyAPI:
 
         fault, code = self._decide(authorized, over_qps)
         status = code or 200
-        extra = {"Retry-After": "1"} if code == 429 else {}
+        extra = {"Retry-After": _retry_after(self._qps_window())} if code == 429 else {}
         rid = self._request_id(seq)
         body = b""
         items: list[bytes] = []

@@ -43,6 +43,11 @@ def _positive(name: str, value: Any, *, high: float | None = None) -> float:
     return float(value)
 
 
+# The shared rate grows back by 1% a second after a 429. (The local limiter's hold-then-probe
+# recovery is not in the Lua script yet: a fleet re-finds a lower limit about once a minute.)
+RECOVERY = 1.01
+
+
 class RedisRateLimiter:
     """Paces request starts to `qps` per second across every process and machine that shares
     `name` on one Redis.
@@ -164,7 +169,7 @@ class RedisRateLimiter:
                     reply = await self._outage.call(
                         self._scripts[0](
                             keys=[keys.pace, keys.starts, keys.stop],
-                            args=[self.qps, LINGER_MS, local.RECOVERY, 1 + self.headroom],
+                            args=[self.qps, LINGER_MS, RECOVERY, 1 + self.headroom],
                         )
                     )
                 except SharedStateUnavailable:
@@ -198,7 +203,7 @@ class RedisRateLimiter:
             self._fallback.slip(late)
         if not late > local.SLIP_THRESHOLD or self._keys is None:
             return _done()
-        args = [self.qps, LINGER_MS, local.RECOVERY, round(late * 1e6)]
+        args = [self.qps, LINGER_MS, RECOVERY, round(late * 1e6)]
         return self._background(self._scripts[2], lambda: args, lambda _: None)
 
     def rate_limited(self, hold: float, sent_at: float) -> asyncio.Future[None]:
@@ -215,8 +220,8 @@ class RedisRateLimiter:
             # Relative to now, measured when the step leaves: Redis places it on its own clock.
             ago = max(0.0, loop.time() - sent_at)
             return [
-                self.qps, LINGER_MS, local.RECOVERY, round(ago * 1e6), round(max(0.0, hold) * 1e6),
-                local.BACK_OFF, local.MIN_QPS,
+                self.qps, LINGER_MS, RECOVERY, round(ago * 1e6), round(max(0.0, hold) * 1e6),
+                local.BACK_OFF, min(local.MIN_QPS, self.qps),
             ]  # fmt: skip
 
         def seen(rate: Any) -> None:

@@ -55,5 +55,7 @@ async def test_soak_every_item_once_in_order() -> None:
         assert client.usage.requests == len(fake.requests)
         assert client.usage.succeeded == PAGES
         assert client.usage.credits == len(fake.requests)
-        assert client.usage.retries == len(fake.requests) - PAGES
+        # Every request past the first of its page was a retry; on a loaded machine an attempt
+        # may also time out before its connection is ready, a retry the server never saw.
+        assert len(fake.requests) - PAGES <= client.usage.retries <= PAGES * MAX_RETRIES
     assert loop_errors == []

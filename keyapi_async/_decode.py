@@ -10,6 +10,8 @@ dropped.
 from __future__ import annotations
 
 import email.utils
+import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
@@ -24,9 +26,14 @@ T = TypeVar("T")
 
 class _Envelope(msgspec.Struct, Generic[T]):
     code: int
-    message: str | None = ""
+    message: Any = ""  # text, but a page whose message is a number is still a page
     data: T | None = None
-    requestId: str | None = None
+    requestId: Any = None
+
+    @property
+    def request_id(self) -> str | None:
+        rid = self.requestId
+        return rid if rid is None or isinstance(rid, str) else str(rid)
 
 
 _LooseEnvelope = _Envelope[Any]
@@ -53,9 +60,11 @@ class ResponseDecoder(Generic[T]):
                 return self._slow_path(body, retry_after)
             except (msgspec.DecodeError, UnicodeDecodeError) as exc:
                 raise _not_json(body, exc) from None
+            except RecursionError:
+                raise _too_deep() from None
             if envelope.code != 0:
                 raise _status_error(status, envelope, retry_after)
-            return envelope.data or [], envelope.requestId
+            return envelope.data or [], envelope.request_id
         loose = _loose_or_none(body)
         if loose is None:
             raise status_error_class(status)(
@@ -66,18 +75,24 @@ class ResponseDecoder(Generic[T]):
         raise _status_error(status, loose, retry_after)
 
     def _slow_path(self, body: bytes, retry_after: float | None) -> tuple[list[T], str | None]:
-        envelope = _loose_or_none(body)
-        if envelope is None:
-            raise ResponseDecodeError("the answer is not the API's JSON envelope", retryable=False)
+        try:
+            envelope = _loose_decoder.decode(body)
+        except msgspec.ValidationError as exc:  # a number no float holds (1e400), a bad `code`
+            raise ResponseDecodeError(
+                f"the answer does not fit the API's envelope: {_out_of_range(body) or exc}",
+                retryable=False,
+            ) from None
+        except RecursionError:
+            raise _too_deep() from None
         if envelope.code != 0:
             raise _status_error(200, envelope, retry_after)
         data = envelope.data
         if data is None:
-            return [], envelope.requestId
+            return [], envelope.request_id
         if not isinstance(data, list):
             raise ResponseDecodeError(
                 f"`data` is {type(data).__name__}, expected a list of records",
-                request_id=envelope.requestId,
+                request_id=envelope.request_id,
                 retryable=False,
             )
         try:
@@ -87,25 +102,46 @@ class ResponseDecoder(Generic[T]):
         except Unfit as exc:
             raise ResponseDecodeError(
                 f"a record does not fit {self._model.__name__}: {exc}",
-                request_id=envelope.requestId,
+                request_id=envelope.request_id,
                 retryable=False,
             ) from None
         try:
             records = msgspec.convert(data, list[self._model], strict=False)  # type: ignore[name-defined]  # model is a runtime type
+        except RecursionError:
+            raise _too_deep() from None
         except msgspec.ValidationError as exc:
             raise ResponseDecodeError(
                 f"a record does not fit {self._model.__name__}: {exc}",
-                request_id=envelope.requestId,
+                request_id=envelope.request_id,
                 retryable=False,
             ) from None
-        return records, envelope.requestId
+        return records, envelope.request_id
 
 
 def _loose_or_none(body: bytes) -> _LooseEnvelope | None:
     try:
         return _loose_decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
+
+
+def _out_of_range(body: bytes) -> str | None:
+    """Which field holds a number no float can (msgspec's message only says where in the list):
+    the standard library reads such a number as infinity, which names it. Slow, and rare."""
+    try:
+        data = json.loads(body).get("data")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    for n, record in enumerate(data if isinstance(data, list) else []):
+        for name, value in record.items() if isinstance(record, dict) else ():
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"`{name}` of record {n} is a number no float holds"
+    return None
+
+
+def _too_deep() -> ResponseDecodeError:
+    # No record nests this deep; the same answer would come again, so it is not retried.
+    return ResponseDecodeError("the answer nests JSON too deeply to read", retryable=False)
 
 
 def _not_json(body: bytes, exc: Exception) -> ResponseDecodeError:
@@ -125,12 +161,12 @@ def _status_error(
     # An undocumented code keeps the 200: nothing says it is a server fault worth paying again.
     code = envelope.code
     effective = code if status == 200 and is_documented(code) else status
-    message = envelope.message or f"HTTP {status}"
+    message = str(envelope.message or "") or f"HTTP {status}"
     return status_error_class(effective)(
         message,
         status_code=effective,
         code=code,
-        request_id=envelope.requestId,
+        request_id=envelope.request_id,
         retry_after=retry_after,
     )
 

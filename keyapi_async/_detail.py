@@ -146,7 +146,7 @@ class DetailStream(AsyncIterator[InfluencerDetail]):
             self.failures.update((i, batch.error) for _, i in batch.ids)
             return
         for record in in_request_order(batch.ids, batch.records):
-            if record.user_id is not None:
+            if record.user_id:  # a record without one (null reads as "") is never a duplicate
                 if record.user_id in self._seen:
                     continue  # asked for by ID and by handle: listed once
                 self._seen.add(record.user_id)

@@ -26,10 +26,29 @@ def _read_only(self: object, *args: object, **kwargs: object) -> NoReturn:
 V = TypeVar("V")
 
 
+def _frozen(value: Any) -> Any:
+    """A nested value made read-only all the way down (a category may carry objects)."""
+    if isinstance(value, dict) and not isinstance(value, _FrozenDict):
+        return _FrozenDict(value)
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 class _FrozenDict(dict[str, V]):
     __slots__ = ()
     __setitem__ = __delitem__ = __ior__ = _read_only
     clear = pop = popitem = setdefault = update = _read_only
+
+    def __new__(cls, data: Any = (), /) -> _FrozenDict[V]:
+        self = dict.__new__(cls)
+        dict.update(self, {k: _frozen(v) for k, v in dict(data).items()})
+        return self
+
+    def __init__(
+        self, *args: object
+    ) -> None:  # filled by __new__: calling it again changes nothing
+        pass
 
     def __hash__(self) -> int:  # type: ignore[override]  # frozen, so hashable
         return hash(frozenset(self.items()))
@@ -49,6 +68,11 @@ class Histogram(_FrozenDict[int]):
 
     __slots__ = ()
 
+    def __new__(cls, data: Any = (), /) -> Histogram:
+        self = dict.__new__(cls)
+        dict.update(self, data)  # counts are ints: nothing nested to freeze
+        return self
+
 
 class Category(_FrozenDict[Any]):
     """One best-selling category, e.g. {"category_id": "824328", "category_name": "Food", ...}."""
@@ -62,6 +86,16 @@ class Categories(list[Category]):
     __slots__ = ()
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
     append = clear = extend = insert = pop = remove = reverse = sort = _read_only
+
+    def __new__(cls, entries: Any = (), /) -> Categories:
+        self = list.__new__(cls)
+        list.extend(self, (e if type(e) is Category else Category(e) for e in entries))
+        return self
+
+    def __init__(
+        self, *args: object
+    ) -> None:  # filled by __new__: calling it again changes nothing
+        pass
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(self))
@@ -90,7 +124,7 @@ def _parsed(value: object) -> object:
     if isinstance(value, str):
         try:
             return _anything.decode(value)
-        except (msgspec.DecodeError, UnicodeError):  # malformed JSON, a lone surrogate
+        except (msgspec.DecodeError, UnicodeError, RecursionError):  # malformed, too deep
             return None
     return value  # the API may one day send the object itself
 
@@ -120,13 +154,13 @@ def histogram(value: object) -> Histogram:
             return Histogram(_ints.decode(value))  # what the API sends: ~15% faster than lax
         except msgspec.ValidationError:
             pass
-        except (msgspec.DecodeError, UnicodeError):
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
             return EMPTY_HISTOGRAM
         try:
             return Histogram(_counts.decode(value))  # counts sent as "4" or 4.0
         except msgspec.ValidationError:  # a bad bucket or another shape: sorted out below
             pass
-        except (msgspec.DecodeError, UnicodeError):
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
             return EMPTY_HISTOGRAM
     parsed = _parsed(value)
     if not isinstance(parsed, dict) or not parsed:
@@ -150,7 +184,7 @@ def categories(value: object) -> Categories:
             return Categories(map(Category, _objects.decode(value)))
         except msgspec.ValidationError:  # an entry that is not an object: sorted out below
             pass
-        except (msgspec.DecodeError, UnicodeError):
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
             return EMPTY_CATEGORIES
     parsed = _parsed(value)
     if not isinstance(parsed, list) or not parsed:

@@ -97,10 +97,17 @@ async def _pages(work: _Work[T], user_id: str) -> bool:
             return False
         try:
             page = await pages.__anext__()
+        except StopAsyncIteration:
+            # The page that ended this user may have been paid for and brought nothing: its slot
+            # still waits for the consumer, or a consumer that stopped reading would let the
+            # workers walk every remaining user ID, a credit each.
+            work.queue.put_nowait([])
+            return True
         except BaseException as exc:
-            work.slots.release()
-            if isinstance(exc, StopAsyncIteration):
-                return True
+            if isinstance(exc, KeyAPIError) and about_one_user(exc):
+                work.queue.put_nowait([])  # a failed user costs a credit too: same rule
+            else:
+                work.slots.release()
             raise
         work.queue.put_nowait([(user_id, item) for item in page.items])
 

@@ -20,7 +20,8 @@ to equal records. A malformed one reads as empty; one bad bucket drops that buck
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
@@ -41,6 +42,9 @@ else:
 __all__ = ["Influencer", "InfluencerDetail", "Livestream", "RankedInfluencer", "Video"]
 
 _force = msgspec.structs.force_setattr
+# A float JSON can carry: "inf" or "nan" sent as text would be lost on the way back out (JSON has
+# no such number), so they do not fit and are refused naming the field.
+Amount = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 _Histogram = _embedded.Histogram
 _Categories = _embedded.Categories
 _as_histogram = _embedded.histogram
@@ -61,22 +65,22 @@ class Influencer(_Record, frozen=True):
     """
 
     avatar: str = ""
-    avg_30d_price: float = 0.0
+    avg_30d_price: Amount = 0.0
     category: str = ""
     contact_email: str = ""
-    ec_score: float = 0.0
+    ec_score: Amount = 0.0
     first_crawl_dt: int = 0
     gender: str = ""
     influencer_video_duration_level: Histogram = _embedded.EMPTY_HISTOGRAM  # {"15s": 13, ...}
     influencer_video_publish_hour: Histogram = _embedded.EMPTY_HISTOGRAM  # keys "00".."23"
     influencer_video_publish_week: Histogram = _embedded.EMPTY_HISTOGRAM  # keys "1".."7"
-    interaction_rate: float = 0.0
+    interaction_rate: Amount = 0.0
     language: str = ""
     most_category_product: Categories = _embedded.EMPTY_CATEGORIES
     most_views_video: str = ""  # a video ID
     nick_name: str = ""
     off_mark: int = 0
-    per_video_product_views_avg_7d_cnt: float = 0.0  # an average (docs' title), though *_cnt
+    per_video_product_views_avg_7d_cnt: Amount = 0.0  # an average (docs' title), though *_cnt
     region: str = ""
     sales_flag: int = 0
     seller_id: NullAsEmpty = ""  # "" for no linked shop
@@ -96,17 +100,17 @@ class Influencer(_Record, frozen=True):
     total_following_cnt: int = 0
     total_likes_cnt: int = 0  # in the examples, not in the schema
     total_live_cnt: int = 0
-    total_live_sale_gmv_30d_amt: float = 0.0
+    total_live_sale_gmv_30d_amt: Amount = 0.0
     total_post_video_cnt: int = 0
     total_product_30d_cnt: int = 0
     total_product_cnt: int = 0
     total_sale_cnt: int = 0
-    total_sale_gmv_30d_amt: float = 0.0
-    total_sale_gmv_amt: float = 0.0
+    total_sale_gmv_30d_amt: Amount = 0.0
+    total_sale_gmv_amt: Amount = 0.0
     total_shares_cnt: int = 0
     total_video_product_30d_cnt: int = 0
     total_video_sale_30d_cnt: int = 0
-    total_video_sale_gmv_30d_amt: float = 0.0
+    total_video_sale_gmv_30d_amt: Amount = 0.0
     total_views_cnt: int = 0
     unique_id: str = ""
     user_id: str = ""
@@ -154,7 +158,7 @@ class Video(_Record, frozen=True):
     total_favorites_cnt: int = 0
     total_shares_cnt: int = 0
     total_video_sale_cnt: int = 0
-    total_video_sale_gmv_amt: float = 0.0
+    total_video_sale_gmv_amt: Amount = 0.0
     total_views_1d_cnt: int = 0
     total_views_30d_cnt: int = 0
     total_views_7d_cnt: int = 0
@@ -174,7 +178,7 @@ class RankedInfluencer(_Record, frozen=True):
 
     avatar: str = ""
     category: str = ""
-    ec_score: float = 0.0
+    ec_score: Amount = 0.0
     most_category_id: str = ""
     most_category_l2_id: str = ""
     most_category_l3_id: str = ""
@@ -193,8 +197,8 @@ class RankedInfluencer(_Record, frozen=True):
     total_product_cnt: int = 0
     total_product_history_cnt: int = 0
     total_sale_cnt: int = 0
-    total_sale_gmv_amt: float = 0.0
-    total_sale_gmv_history_amt: float = 0.0
+    total_sale_gmv_amt: Amount = 0.0
+    total_sale_gmv_history_amt: Amount = 0.0
     total_sale_history_cnt: int = 0
     unique_id: str = ""
     user_id: str = ""
@@ -217,6 +221,6 @@ class Livestream(_Record, frozen=True):
     total_joins_cnt: int = 0
     total_product_cnt: int = 0
     total_sale_cnt: int = 0
-    total_sale_gmv_amt: float = 0.0
+    total_sale_gmv_amt: Amount = 0.0
     total_views_cnt: int = 0
     user_id: str = ""

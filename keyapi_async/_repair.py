@@ -14,13 +14,13 @@ field.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 import msgspec
 
 __all__ = ["Repairer", "Unfit"]
 
-_EXACT = 2**53  # the largest run of integers a float holds exactly
+_EXACT = 2**53  # below this every integer has its own float; from it on, neighbours share one
 _INT_RANGE = 2**63
 _KINDS = ("id", "text", "int", "float", "bool")
 
@@ -30,6 +30,8 @@ class Unfit(ValueError):
 
 
 def _kind(name: str, tp: Any) -> str | None:
+    if get_origin(tp) is Annotated:  # a constrained number: its kind is the number's
+        tp = get_args(tp)[0]
     if tp is str or tp == (str | None):  # the latter: null taken as "" by the model itself
         # docs: most_views_video is a video ID ("7376938080051170606"), the others end in _id
         return "id" if name.endswith("_id") or name == "most_views_video" else "text"
@@ -105,9 +107,9 @@ def _text(name: str, value: int | float) -> str:
 def _id_text(name: str, value: int | float) -> str:
     if isinstance(value, int):
         return _text(name, value)  # exact, whatever its size
-    if value.is_integer() and abs(value) <= _EXACT:
+    if value.is_integer() and abs(value) < _EXACT:  # 2**53 itself may be 2**53 + 1 rounded
         return str(int(value))
     raise Unfit(
         f"`{name}` arrived as the float {value!r}: a float cannot hold this ID exactly "
-        f"(only whole numbers up to 2**53 can be), so the true ID is unknown"
+        f"(only whole numbers below 2**53 can be), so the true ID is unknown"
     )

@@ -144,6 +144,7 @@ class Transport:
         "_origin",
         "_owns_session",
         "_secret",
+        "_secret_bytes",
         "_session",
         "_timeout",
         "_urls",
@@ -160,6 +161,7 @@ class Transport:
         self._base_url = base_url.rstrip("/")
         self._origin = URL(self._base_url).origin()
         self._secret = api_key
+        self._secret_bytes = api_key.encode()
         self._anonymous = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self._headers = {**self._anonymous, "Authorization": f"Bearer {api_key}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -215,6 +217,8 @@ class Transport:
                 middlewares=None if self._owns_session else (_single_send,),
             ) as response:
                 body = await response.read()
+                if self._secret_bytes in body:  # a server that echoes the header back
+                    body = body.replace(self._secret_bytes, b"<redacted>")
                 return Answer(
                     response.status,
                     body,

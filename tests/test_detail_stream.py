@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from keyapi_async import (
     AuthenticationError,
@@ -22,7 +23,7 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI, Fault
 
-from .conftest import MakeClient
+from .conftest import MakeClient, serve
 
 
 def us(fake: FakeKeyAPI) -> list[str]:
@@ -168,3 +169,23 @@ async def test_bad_arguments_are_refused_before_sending(
             await client.influencers.detail(**kwargs)
         assert again.value.parameter == parameter
     assert fake.requests == []
+
+
+async def test_records_without_a_user_id_are_all_delivered() -> None:
+    """A null user_id reads as "": such records are not duplicates of one another."""
+
+    async def answer(request: web.Request) -> web.Response:
+        handles = request.query["unique_ids"].split(",")
+        data = [{"unique_id": h, "user_id": None} for h in handles]
+        return web.json_response({"code": 0, "data": data, "requestId": "r"})
+
+    handles = ["alice", "bob", "carol", "dave"]
+    async with (
+        serve({"/v1/tiktok/influencer/detail/analytics": answer}) as url,
+        KeyAPI(api_key="sk_test", base_url=url, qps=None) as client,
+    ):
+        full = await client.influencers.detail(unique_ids=handles)
+        async with client.influencers.detail_stream(unique_ids=handles) as stream:
+            streamed = [record.unique_id async for record in stream]
+    assert [r.unique_id for r in full] == handles
+    assert streamed == handles

@@ -3,12 +3,16 @@ fingerprint of the client's key, and a 402 one client receives stops the others 
 
 from __future__ import annotations
 
+import msgspec
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 
 from keyapi_async import InsufficientCreditsError, KeyAPI
 from keyapi_async.redis import RedisRateLimiter
 from keyapi_async.testing import FakeKeyAPI
+
+from .conftest import serve
 
 
 async def _all_keys_and_values(redis: Redis) -> list[bytes]:
@@ -63,3 +67,25 @@ async def test_a_402_stops_every_client_of_the_plan_before_it_sends(redis: Redis
                 await client.aclose()
         assert len(fake.requests) == 1  # one wasted request for the fleet, not one per client
         assert [c.usage.requests for c in clients] == [1, 0, 0]
+
+
+async def test_a_402_that_echoes_the_key_shares_no_key_with_the_fleet(redis: Redis) -> None:
+    key = "sk_live_ECHOED_402_SECRET"
+
+    async def quota(request: web.Request) -> web.Response:
+        message = f"quota is not enough for {request.headers['Authorization']}"
+        body = msgspec.json.encode({"code": 402, "message": message, "data": None})
+        return web.Response(status=402, body=body, content_type="application/json")
+
+    async with (
+        serve({"/v1/tiktok/influencer/list/analytics": quota}) as url,
+        KeyAPI(
+            api_key=key, base_url=url, limiter=RedisRateLimiter(redis, qps=50, name="echo")
+        ) as client,
+    ):
+        with pytest.raises(InsufficientCreditsError) as info:
+            await client.influencers.list(region="US")
+    assert key not in str(info.value)
+    stored = await _all_keys_and_values(redis)
+    assert any(b"quota is not enough" in item for item in stored), "the 402 was shared"
+    assert all(key.encode() not in item for item in stored)

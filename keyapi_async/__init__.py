@@ -23,11 +23,12 @@ from ._errors import (
     RateLimitError,
     ResponseDecodeError,
     ServerError,
+    TooManyRedirects,
 )
 from ._fanout import FanOut
 from ._limiter import RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
-from ._pagination import Page, Paginator
+from ._pagination import Page, Paginator, PagingPlan
 from ._params import (
     InfluencerSortField,
     RankField,
@@ -38,8 +39,7 @@ from ._params import (
 )
 from ._resources import Influencers
 from ._transport import Limiter
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     # client
@@ -52,6 +52,7 @@ __all__ = [
     "Influencers",
     "Paginator",
     "Page",
+    "PagingPlan",
     "FanOut",
     "DetailStream",
     # models
@@ -78,6 +79,7 @@ __all__ = [
     "ServerError",
     "APIConnectionError",
     "APITimeoutError",
+    "TooManyRedirects",
     "ResponseDecodeError",
     "InvalidParameterError",
     "CreditBudgetExceeded",

@@ -21,12 +21,12 @@ from yarl import URL
 from ._budget import CallLease, CreditBudget, budget_from
 from ._endpoints import Endpoint
 from ._errors import (
-    APIConnectionError,
     AuthenticationError,
     InsufficientCreditsError,
     InvalidParameterError,
     KeyAPIError,
     RateLimitError,
+    TooManyRedirects,
 )
 from ._fingerprint import key_fingerprint
 from ._limiter import RateLimiter
@@ -261,6 +261,11 @@ class KeyAPI:
         self.influencers = Influencers(self)
 
     @property
+    def limiter(self) -> Limiter | None:
+        """The limiter in force (`limiter=`, or a RateLimiter from `qps=`); None: no pacing."""
+        return self._limiter
+
+    @property
     def budget(self) -> CreditBudget[Any] | None:
         """The credit budget in force (`budget=`, or a LocalCreditBudget from `max_credits=`)."""
         return self._budget
@@ -361,9 +366,7 @@ class KeyAPI:
             if lease is not None:
                 await lease.renew()
         else:
-            loop = APIConnectionError(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
-            loop.retryable = False  # a loop would only buy the same hops again
-            raise loop
+            raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
         try:
             result = endpoint.decoder.decode(
                 answer.status, answer.body, retry_after=answer.retry_after

@@ -10,7 +10,8 @@ KeyAPIError
 │   ├── RateLimitError            429  retried, honouring Retry-After
 │   └── ServerError               5xx  retried
 ├── APIConnectionError        no complete answer (refused, reset, dropped, truncated); retried
-│   └── APITimeoutError           no answer within `timeout`; retried
+│   ├── APITimeoutError           no answer within `timeout`; retried
+│   └── TooManyRedirects          a redirect loop; never retried
 ├── ResponseDecodeError       the body is not the JSON envelope, or a record does not fit its model
 ├── InvalidParameterError     (also a ValueError) bad input, raised before any request is sent
 ├── CreditBudgetExceeded      the next request would go over `max_credits`; nothing was sent
@@ -35,6 +36,7 @@ __all__ = [
     "ServerError",
     "APIConnectionError",
     "APITimeoutError",
+    "TooManyRedirects",
     "ResponseDecodeError",
     "InvalidParameterError",
     "CreditBudgetExceeded",
@@ -135,9 +137,23 @@ class ServerError(APIStatusError):
 
 
 class APIConnectionError(KeyAPIError):
-    """No complete answer arrived: refused, reset, dropped or truncated. Retried."""
+    """No complete answer arrived: refused, reset, dropped or truncated. Retried, unless made
+    with `retryable=False` (a malformed redirect, a header aiohttp refused: asking again would
+    meet the same)."""
 
     retryable = True
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class TooManyRedirects(APIConnectionError):
+    """The API redirected more times than the client follows. Never retried: a loop would only
+    buy the same hops again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 class APITimeoutError(APIConnectionError):

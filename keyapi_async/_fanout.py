@@ -82,7 +82,10 @@ class _Work(Generic[T]):
         """The first failures all alike and nobody through yet: the shared query is at fault."""
         if self.succeeded or len(self.failures) < SAME_FAILURE_LIMIT:
             return False
-        kinds = {(type(e), str(e).split(" (")[0]) for e in self.failures.values()}
+        kinds = {
+            (type(e), getattr(e, "status_code", None), getattr(e, "code", None))
+            for e in self.failures.values()
+        }
         return len(kinds) == 1
 
 

@@ -45,10 +45,16 @@ def _budget(exc: BaseException) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class PagingPlan:
+    """What a paginator will ask for, resolved from its options before anything is sent.
+
+    `last_page` is the last page any option allows (the endpoint's ceiling, `max_pages`,
+    `limit`); a listing may end earlier, at an empty or short page.
+    """
+
     page_size: int
     start_page: int
-    last_page: int  # the last page any option allows: ceiling, max_pages, limit
+    last_page: int
     limit: int | None
     concurrency: int
 
@@ -56,7 +62,7 @@ class _Plan:
 class _PageStream(AsyncIterator[Page[T]]):
     __slots__ = ("_done", "_fetch", "_next_page", "_plan", "_remaining", "_window")
 
-    def __init__(self, fetch: FetchPage[T], plan: _Plan) -> None:
+    def __init__(self, fetch: FetchPage[T], plan: PagingPlan) -> None:
         self._fetch = fetch
         self._plan = plan
         self._next_page = plan.start_page
@@ -160,7 +166,7 @@ class Paginator(Generic[T]):
 
     __slots__ = ("_fetch", "_plan")
 
-    def __init__(self, fetch: FetchPage[T], plan: _Plan) -> None:
+    def __init__(self, fetch: FetchPage[T], plan: PagingPlan) -> None:
         self._fetch = fetch
         self._plan = plan
 
@@ -172,6 +178,11 @@ class Paginator(Generic[T]):
         if self._plan.limit is not None:
             items = items[: self._plan.limit]
         return Page(items, self._plan.start_page, request_id)
+
+    @property
+    def plan(self) -> PagingPlan:
+        """The resolved page range and options (read-only)."""
+        return self._plan
 
     def pages(self) -> _PageStream[T]:
         """Iterate Page objects; `async with` it (or `aclose()` it) to stop deterministically."""

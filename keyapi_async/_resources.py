@@ -19,7 +19,7 @@ from ._detail import DetailStream, detail_all, wanted_ids
 from ._errors import InvalidParameterError
 from ._fanout import FanOut
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
-from ._pagination import Paginator, _Plan
+from ._pagination import Paginator, PagingPlan
 
 if TYPE_CHECKING:
     from ._client import KeyAPI
@@ -32,7 +32,7 @@ DETAIL_CONCURRENCY = 8  # detail batches in flight at once
 MAX_PAGE_SIZE = 10  # "The maximum number of pages is 10" means page_size <= 10 (docs README)
 
 
-def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> _Plan:
+def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> PagingPlan:
     ceiling = endpoint.max_page or 1
     page_size = p.whole("page_size", options["page_size"], 1, MAX_PAGE_SIZE)
     start_page = p.whole("start_page", options["start_page"], 1, ceiling)
@@ -45,7 +45,7 @@ def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> _Plan:
     if options["limit"] is not None:
         limit = p.whole("limit", options["limit"], 1)
         last_page = min(last_page, start_page - (-limit // page_size) - 1)  # ceil, in ints
-    return _Plan(page_size, start_page, last_page, limit, concurrency)
+    return PagingPlan(page_size, start_page, last_page, limit, concurrency)
 
 
 class Influencers:

@@ -24,14 +24,36 @@ logger = logging.getLogger("keyapi_async")
 _testing = False
 
 
-def set_testing(enabled: bool) -> bool:
+class _TestingMode:
+    """What set_testing() returns: the switch is already made; leaving a `with` block restores
+    the setting that was in force before it (stamina's shape)."""
+
+    __slots__ = ("previous",)
+
+    def __init__(self, previous: bool) -> None:
+        self.previous = previous
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _testing
+        _testing = self.previous
+
+    def __bool__(self) -> bool:  # the previous setting, as this function returned before
+        return self.previous
+
+
+def set_testing(enabled: bool) -> _TestingMode:
     """Testing mode: retries and 429 holds happen at once, without sleeping. For test suites.
 
-    Returns the previous setting, so a fixture can restore it.
+    `with set_testing(True): ...` switches it on for the block and restores the previous
+    setting when the block is left by any route; a bare `set_testing(True)` switches it until
+    switched again.
     """
     global _testing
-    previous, _testing = _testing, enabled
-    return previous
+    previous, _testing = _testing, bool(enabled)
+    return _TestingMode(previous)
 
 
 def is_testing() -> bool:

@@ -25,8 +25,9 @@ from yarl import URL
 
 from ._decode import retry_after_seconds
 from ._errors import APIConnectionError, APITimeoutError, KeyAPIError
+from ._version import __version__
 
-USER_AGENT = "keyapi-async/0.1.0"
+USER_AGENT = f"keyapi-async/{__version__}"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -103,9 +104,8 @@ def _location(url: URL, response: aiohttp.ClientResponse) -> URL | None:
     try:
         return url.join(URL(response.headers["Location"]))
     except ValueError:
-        error = APIConnectionError(f"HTTP {response.status} to a malformed Location")
-        error.retryable = False
-        raise error from None
+        message = f"HTTP {response.status} to a malformed Location"
+        raise APIConnectionError(message, retryable=False) from None
 
 
 async def _closed_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
@@ -231,8 +231,7 @@ class Transport:
             error = APIConnectionError("the connection closed before the answer came")
         except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a header aiohttp refused
             detail = f"{type(exc).__name__}: {exc}".replace(self._secret, "<redacted>")
-            error = APIConnectionError(detail)
-            error.retryable = isinstance(exc, aiohttp.ClientError)
+            error = APIConnectionError(detail, retryable=isinstance(exc, aiohttp.ClientError))
         finally:
             _current_call.reset(token)
         raise error

@@ -46,9 +46,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def no_waits() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+    with set_testing(True):
+        yield
 
 
 def cli(server: FakeKeyAPI, *args: str) -> list[str]:

@@ -146,7 +146,7 @@ def _tree_from_docstring() -> dict[str, str | None]:
     stack: list[str] = []
     for line in doc.splitlines():
         match = re.match(r"^([\s│├└─]*)([A-Z][A-Za-z]+)\b", line)
-        if not match or not match.group(2).endswith(("Error", "Exceeded")):
+        if not match or not match.group(2).endswith(("Error", "Exceeded", "Redirects")):
             continue
         depth = len(match.group(1)) // 4
         del stack[depth:]

@@ -113,6 +113,7 @@ def test_a_lone_429_never_more_than_halves_the_rate() -> None:
     assert limiter.rate == pytest.approx(10 / 2 * 0.95)
 
 
+@pytest.mark.slow
 async def test_adaptive_pacing_under_a_lower_server_limit() -> None:
     """The plan allows 20/s, the client is set to 40: the pull completes with few 429s.
 

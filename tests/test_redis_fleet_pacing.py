@@ -16,6 +16,8 @@ import pytest
 from keyapi_async.testing import FakeKeyAPI
 from tests.redis_server import RedisServer
 
+pytestmark = pytest.mark.slow  # `-m "not slow"` leaves it out of the quick loop
+
 ROOT = Path(__file__).resolve().parents[1]
 QPS = 30
 PER_WORKER = 20

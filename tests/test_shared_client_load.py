@@ -24,6 +24,8 @@ import pytest
 from keyapi_async import KeyAPI, Page
 from keyapi_async.testing import FakeKeyAPI
 
+pytestmark = pytest.mark.slow  # `-m "not slow"` leaves it out of the quick loop
+
 SEED = 515
 TASKS = 200
 QPS = 50

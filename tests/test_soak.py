@@ -10,8 +10,12 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from keyapi_async import KeyAPI
 from keyapi_async.testing import FakeKeyAPI, Fault
+
+pytestmark = pytest.mark.slow  # `-m "not slow"` leaves it out of the quick loop
 
 PAGES = 5_000
 MAX_RETRIES = 8  # 20% of attempts fail: 0.2**9 * 5,000 pages makes exhaustion negligible

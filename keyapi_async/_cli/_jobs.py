@@ -67,7 +67,7 @@ class PagedJob:
     ) -> None:
         self._method = getattr(client.influencers, signature.method)
         pager = self._method(**query, **paging)  # validates every argument; sends nothing
-        plan = pager._plan  # the SDK's resolved page range: ceiling, max_pages, limit
+        plan = pager.plan  # the SDK's resolved page range: ceiling, max_pages, limit
         self._query = dict(query)
         self.model = signature.model
         self.page_size = plan.page_size

@@ -28,27 +28,24 @@ V = TypeVar("V")
 
 def _frozen(value: Any) -> Any:
     """A nested value made read-only all the way down (a category may carry objects)."""
-    if isinstance(value, dict) and not isinstance(value, _FrozenDict):
-        return _FrozenDict(value)
+    if isinstance(value, dict):
+        return _FrozenDict({k: _frozen(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_frozen(v) for v in value)
     return value
+
+
+def _category(entry: dict[str, Any]) -> Category:
+    # The documented entries hold only text and numbers; anything nested is frozen too.
+    if any(isinstance(v, (dict, list)) for v in entry.values()):
+        entry = {k: _frozen(v) for k, v in entry.items()}
+    return Category(entry)
 
 
 class _FrozenDict(dict[str, V]):
     __slots__ = ()
     __setitem__ = __delitem__ = __ior__ = _read_only
     clear = pop = popitem = setdefault = update = _read_only
-
-    def __new__(cls, data: Any = (), /) -> _FrozenDict[V]:
-        self = dict.__new__(cls)
-        dict.update(self, {k: _frozen(v) for k, v in dict(data).items()})
-        return self
-
-    def __init__(
-        self, *args: object
-    ) -> None:  # filled by __new__: calling it again changes nothing
-        pass
 
     def __hash__(self) -> int:  # type: ignore[override]  # frozen, so hashable
         return hash(frozenset(self.items()))
@@ -68,11 +65,6 @@ class Histogram(_FrozenDict[int]):
 
     __slots__ = ()
 
-    def __new__(cls, data: Any = (), /) -> Histogram:
-        self = dict.__new__(cls)
-        dict.update(self, data)  # counts are ints: nothing nested to freeze
-        return self
-
 
 class Category(_FrozenDict[Any]):
     """One best-selling category, e.g. {"category_id": "824328", "category_name": "Food", ...}."""
@@ -86,16 +78,6 @@ class Categories(list[Category]):
     __slots__ = ()
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
     append = clear = extend = insert = pop = remove = reverse = sort = _read_only
-
-    def __new__(cls, entries: Any = (), /) -> Categories:
-        self = list.__new__(cls)
-        list.extend(self, (e if type(e) is Category else Category(e) for e in entries))
-        return self
-
-    def __init__(
-        self, *args: object
-    ) -> None:  # filled by __new__: calling it again changes nothing
-        pass
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(self))
@@ -181,7 +163,7 @@ def categories(value: object) -> Categories:
         try:
             if value in _NO_ENTRIES:  # docs: `"most_category_product": "[]"`
                 return EMPTY_CATEGORIES
-            return Categories(map(Category, _objects.decode(value)))
+            return Categories(map(_category, _objects.decode(value)))
         except msgspec.ValidationError:  # an entry that is not an object: sorted out below
             pass
         except (msgspec.DecodeError, UnicodeError, RecursionError):
@@ -191,7 +173,7 @@ def categories(value: object) -> Categories:
         return EMPTY_CATEGORIES
     return Categories(
         [
-            Category(entry)
+            _category(entry)
             for entry in parsed
             if isinstance(entry, dict) and all(isinstance(k, str) for k in entry)
         ]

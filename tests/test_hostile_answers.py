@@ -85,10 +85,6 @@ async def test_nested_category_values_are_read_only_and_records_hashable() -> No
         category["sub"]["x"] = 999
     assert category["sub"] == {"x": 1}
     assert hash(record) == hash(record)
-    record.influencer_video_duration_level.__init__({"b": 2})  # type: ignore[misc]
-    record.most_category_product.__init__([])  # type: ignore[misc]
-    assert record.influencer_video_duration_level == {}
-    assert len(record.most_category_product) == 1
     again = msgspec.json.decode(msgspec.json.encode(record), type=Influencer)
     assert again == record
 

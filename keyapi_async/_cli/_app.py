@@ -61,7 +61,7 @@ example:
   keyapi-async --sandbox influencers list --region US --limit 500 --output influencers.jsonl
 
 exit codes: 0 ok, 2 bad usage or invalid parameter, 3 no key / 401 / 402 / --max-credits reached,
-4 other API or network failure (after retries), 130 interrupted.
+4 other API or network failure (after retries), 130 interrupted, 141 stdout closed by its reader.
 """
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from keyapi_async import KeyAPI
 from keyapi_async._limiter import BACK_OFF, HEADROOM, PROBE, PROBE_AFTER, RateLimiter
+from keyapi_async.testing import most_in_window
 
 from ._common import Arrivals, Outcome
 from ._server import FakeServer, LogEntry
@@ -47,12 +48,7 @@ def _is_429(entry: LogEntry) -> bool:
 
 
 def _most_in(times: list[float], window: float) -> int:
-    best = lo = 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+    return most_in_window(times, window)
 
 
 class _Run:

@@ -14,18 +14,7 @@ import pytest
 
 from keyapi_async import KeyAPI, RateLimiter, RateLimitError
 from keyapi_async._limiter import HEADROOM
-from keyapi_async.testing import FakeKeyAPI
-
-
-def most_in_window(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best = lo = 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
+from keyapi_async.testing import FakeKeyAPI, most_in_window
 
 # --- a floor never raises the pace --------------------------------------------------------
 

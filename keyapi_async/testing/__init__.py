@@ -11,6 +11,6 @@ from __future__ import annotations
 from .._retry import set_testing
 from ._dataset import Dataset
 from ._faults import Fault, RequestRecord
-from ._server import FakeKeyAPI
+from ._server import FakeKeyAPI, most_in_window
 
-__all__ = ["FakeKeyAPI", "Fault", "RequestRecord", "Dataset", "set_testing"]
+__all__ = ["FakeKeyAPI", "Fault", "RequestRecord", "Dataset", "set_testing", "most_in_window"]

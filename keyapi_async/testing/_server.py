@@ -28,6 +28,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from types import TracebackType
 
 import msgspec
@@ -53,6 +54,17 @@ class _QpsLimit(msgspec.Struct):
 
 def _retry_after(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+
+
+def most_in_window(times: Iterable[float], window: float = 1.0) -> int:
+    """Most of `times` in any half-open window [t, t + window): how a server counts a QPS."""
+    ordered = sorted(times)
+    best = lo = 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 class FakeKeyAPI:
@@ -124,13 +136,7 @@ class FakeKeyAPI:
 
     def max_in_window(self, window: float = 1.0, *, path: str | None = None) -> int:
         """Most arrivals in any half-open window [t, t + window) (optionally one path)."""
-        times = sorted(r.arrived for r in self.requests if path is None or r.path == path)
-        best = lo = 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= window:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+        return most_in_window([r.arrived for r in self.requests if path is None or r.path == path])
 
     # --- async lifecycle -----------------------------------------------------------
 

@@ -238,10 +238,18 @@ async def still_works(client: KeyAPI, rng: random.Random, ex: Expected) -> None:
 # --- the tests ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("qps", [None, 400], ids=["unpaced", "paced"])
-async def test_random_cancellations_leave_nothing_behind(qps: float | None) -> None:
-    """Paced at 400/s, a start waits up to a few ms for its slot: some cancellations land there."""
-    rng = random.Random(SEED)
+async def random_rounds(
+    *,
+    seed: int,
+    qps: float | None,
+    pulls: Any,
+    cancel_share: float,
+    name: str,
+    after_round: Callable[[], Awaitable[None]],
+) -> None:
+    """ROUNDS random pulls on one client, each cancelled at a random moment (or left to end):
+    after each, `after_round` checks nothing is left, and the client must still work."""
+    rng = random.Random(seed)
     outcomes: dict[str, int] = {}
     async with FakeKeyAPI(influencers=120) as fake:
         ex = Expected(fake)
@@ -256,19 +264,19 @@ async def test_random_cancellations_leave_nothing_behind(qps: float | None) -> N
         try:
             for round_ in range(ROUNDS):
                 fake.latency = rng.uniform(0.002, 0.02)
-                make = rng.choice(PULLS)
+                make = rng.choice(pulls)
                 sink: list[Any] = []
                 pull, check = make(client, rng, ex, sink)
                 task = asyncio.ensure_future(pull)
-                task.set_name(f"pull {round_} {make.__name__}")
-                if rng.random() < 0.75:
+                task.set_name(f"{name} {round_} {make.__name__}")
+                if rng.random() < cancel_share:
                     await asyncio.sleep(rng.uniform(0, 0.03))
                     task.cancel()
                 await finish(task)
                 check(not task.cancelled())
                 kind = "cancelled" if task.cancelled() else "ran to its end"
                 outcomes[kind] = outcomes.get(kind, 0) + 1
-                await assert_no_task_left()
+                await after_round()
                 await still_works(client, rng, ex)
             # Exact: the SDK counts a request just before writing it, in the same step of the
             # loop, so every counted request reached the server, cancelled or not.
@@ -280,6 +288,19 @@ async def test_random_cancellations_leave_nothing_behind(qps: float | None) -> N
     # The seed must exercise both sides, or the test proves less than it says.
     assert outcomes.get("cancelled", 0) >= ROUNDS // 4, outcomes
     assert outcomes.get("ran to its end", 0) >= 3, outcomes
+
+
+@pytest.mark.parametrize("qps", [None, 400], ids=["unpaced", "paced"])
+async def test_random_cancellations_leave_nothing_behind(qps: float | None) -> None:
+    """Paced at 400/s, a start waits up to a few ms for its slot: some cancellations land there."""
+    await random_rounds(
+        seed=SEED,
+        qps=qps,
+        pulls=PULLS,
+        cancel_share=0.75,
+        name="pull",
+        after_round=assert_no_task_left,
+    )
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])
@@ -541,39 +562,11 @@ async def assert_workers_gone_promptly() -> None:
 
 
 async def test_random_cancellations_of_bare_streams_leave_nothing_behind() -> None:
-    rng = random.Random(SEED + 1)
-    outcomes: dict[str, int] = {}
-    async with FakeKeyAPI(influencers=120) as fake:
-        ex = Expected(fake)
-        client = KeyAPI(
-            fake.api_key,
-            base_url=fake.url,
-            qps=None,
-            timeout=30,
-            max_retries=0,
-            detail_batch_size=3,
-        )
-        try:
-            for round_ in range(ROUNDS):
-                fake.latency = rng.uniform(0.002, 0.02)
-                make = rng.choice(BARE_PULLS)
-                sink: list[Any] = []
-                pull, check = make(client, rng, ex, sink)
-                task = asyncio.ensure_future(pull)
-                task.set_name(f"bare pull {round_} {make.__name__}")
-                if rng.random() < 0.6:
-                    await asyncio.sleep(rng.uniform(0, 0.03))
-                    task.cancel()
-                await finish(task)
-                check(not task.cancelled())
-                kind = "cancelled" if task.cancelled() else "ran to its end"
-                outcomes[kind] = outcomes.get(kind, 0) + 1
-                await assert_workers_gone_promptly()
-                await still_works(client, rng, ex)
-            assert client.usage.requests == len(fake.requests)
-        finally:
-            await client.aclose()
-        await assert_no_connection_left(fake)
-    gc.collect()
-    assert outcomes.get("cancelled", 0) >= ROUNDS // 4, outcomes
-    assert outcomes.get("ran to its end", 0) >= 3, outcomes
+    await random_rounds(
+        seed=SEED + 1,
+        qps=None,
+        pulls=BARE_PULLS,
+        cancel_share=0.6,
+        name="bare pull",
+        after_round=assert_workers_gone_promptly,
+    )

@@ -136,7 +136,9 @@ class FakeKeyAPI:
 
     def max_in_window(self, window: float = 1.0, *, path: str | None = None) -> int:
         """Most arrivals in any half-open window [t, t + window) (optionally one path)."""
-        return most_in_window([r.arrived for r in self.requests if path is None or r.path == path])
+        return most_in_window(
+            [r.arrived for r in self.requests if path is None or r.path == path], window
+        )
 
     # --- async lifecycle -----------------------------------------------------------
 

@@ -6,7 +6,7 @@ async with KeyAPI() as client:
 """
 
 from ._budget import CreditBudget, LocalCreditBudget
-from ._client import KeyAPI, Usage
+from ._client import KeyAPI
 from ._detail import DetailStream
 from ._errors import (
     APIConnectionError,
@@ -26,7 +26,7 @@ from ._errors import (
     TooManyRedirects,
 )
 from ._fanout import FanOut
-from ._limiter import RateLimiter
+from ._limiter import Limiter, RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Page, Paginator, PagingPlan
 from ._params import (
@@ -38,7 +38,7 @@ from ._params import (
     VideoSortField,
 )
 from ._resources import Influencers
-from ._transport import Limiter
+from ._usage import Usage
 from ._version import __version__
 
 __all__ = [

@@ -28,7 +28,6 @@ after leaving a loop, its workers wait for slots: they buy at most `concurrency`
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -39,12 +38,12 @@ from ._errors import (
     KeyAPIError,
     ResponseDecodeError,
 )
+from ._logging import logger
 from ._pagination import Paginator
 from ._scope import Workers
 
 T = TypeVar("T")
 
-logger = logging.getLogger("keyapi_async")
 
 _DONE = object()
 SAME_FAILURE_LIMIT = 3  # first failures alike, with no success yet: the query, not the users

@@ -268,9 +268,13 @@ async def test_fifty_concurrent_requests_share_one_paced_client() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResourceWarning)
             async with running(make) as http:
+                # 50 different pages: identical ones would share one request (coalescing).
                 responses = await asyncio.gather(
                     *(
-                        http.get("/influencers", params={"region": "US", "page": 1 + n % 5})
+                        http.get(
+                            "/influencers",
+                            params={"region": "US", "page": 1 + n % 5, "page_size": 1 + n // 5},
+                        )
                         for n in range(50)
                     )
                 )
@@ -285,8 +289,8 @@ async def test_fifty_concurrent_requests_share_one_paced_client() -> None:
     assert api.max_in_window(1.0) <= qps
     everyone = api.dataset.query_influencers({"region": "US"})
     for n, response in enumerate(responses):
-        page = 1 + n % 5
+        page, size = 1 + n % 5, 1 + n // 5
         body = msgspec.json.decode(response.content, type=InfluencerPage)
         assert [i.user_id for i in body.items] == [
-            r["user_id"] for r in everyone[(page - 1) * 10 : page * 10]
+            r["user_id"] for r in everyone[(page - 1) * size : page * size]
         ]

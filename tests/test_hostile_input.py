@@ -883,8 +883,8 @@ def test_random_client_options(data: st.DataObject, limiter: bool, insecure_url:
             blamed.add("base_url")
     if limiter:
         kwargs["limiter"] = RateLimiter(5)
-        if kwargs.get("qps") is not None and kwargs["qps"] != 10:
-            blamed.add("qps")  # the rate belongs on the limiter
+        if kwargs.get("qps") is not None:
+            blamed.add("qps")  # the rate belongs on the limiter, even the default's value
     low, high = kwargs.get("retry_base_delay", 0.5), kwargs.get("retry_max_delay", 30.0)
     if not bad & {"retry_base_delay", "retry_max_delay"} and low > high:
         blamed.add("retry_base_delay")

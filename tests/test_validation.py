@@ -279,10 +279,14 @@ async def test_a_limiter_and_a_custom_qps_are_refused_together(fake: FakeKeyAPI)
     with pytest.raises(InvalidParameterError) as info:
         KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=3)
     check_error(info.value, "qps", ("limiter",))
-    # With the default qps (or None) the limiter is taken as the pacing.
-    for qps in (10.0, None):
-        async with KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=qps) as client:
-            assert client._limiter is limiter
+    with pytest.raises(InvalidParameterError) as info:  # even the default's value, if passed
+        KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=10.0)
+    check_error(info.value, "qps", ("limiter",))
+    # With qps left unset (or None) the limiter is taken as the pacing.
+    async with KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter) as client:
+        assert client.limiter is limiter
+    async with KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=None) as client:
+        assert client.limiter is limiter
     for size in (1, 100):
         async with KeyAPI(fake.api_key, base_url=fake.url, detail_batch_size=size) as client:
             assert client.detail_batch_size == size

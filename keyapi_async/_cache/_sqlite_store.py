@@ -16,7 +16,7 @@ from ._health import Health
 
 __all__ = ["PURGE_EVERY", "Store"]
 
-PURGE_EVERY = 500  # writes between two purges of expired rows (and one purge at each open)
+PURGE_EVERY = 500  # writes between two purges of expired rows, the first write included
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS keyapi_cache_v1 (
     key TEXT PRIMARY KEY,
@@ -30,7 +30,7 @@ class CorruptEntry(Exception):
 
 
 class Store:
-    __slots__ = ("_conn", "_health", "_writes", "path", "timeout")
+    __slots__ = ("_conn", "_health", "_reads_held", "_writes", "_writes_held", "path", "timeout")
 
     def __init__(self, path: str, *, timeout: float, health: Health) -> None:
         self.path = path
@@ -38,6 +38,9 @@ class Store:
         self._health = health
         self._conn: sqlite3.Connection | None = None
         self._writes = 0
+        # After a call waited out the lock timeout, the calls queued behind it answer at once
+        # until then (monotonic). A held write lock stops writes only: WAL readers still read.
+        self._reads_held = self._writes_held = 0.0
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -48,7 +51,6 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")  # a cache may lose its last writes
                 conn.execute(_SCHEMA)
-                conn.execute("DELETE FROM keyapi_cache_v1 WHERE expires <= ?", (time.time(),))
             except BaseException:
                 conn.close()
                 raise
@@ -56,7 +58,7 @@ class Store:
         return self._conn
 
     def get(self, key: str) -> bytes | None:
-        if self._health.holding():
+        if self._reads_held > time.monotonic():
             return None
         started = time.monotonic()
         try:
@@ -80,18 +82,18 @@ class Store:
         return body
 
     def set(self, key: str, value: bytes, expires: float) -> None:
-        if self._health.holding():
+        if self._writes_held > time.monotonic():
             return
         started = time.monotonic()
         try:
             conn = self._connection()
+            if self._writes % PURGE_EVERY == 0:
+                self._purge(conn)
             conn.execute(
                 "INSERT OR REPLACE INTO keyapi_cache_v1 (key, expires, value) VALUES (?, ?, ?)",
                 (key, expires, seal(key, value)),
             )
             self._writes += 1
-            if self._writes % PURGE_EVERY == 0:
-                self._purge(conn)
         except sqlite3.Error as exc:
             if "full" in str(exc):  # SQLITE_FULL: expired rows' pages can take new ones
                 self._purge_quietly()
@@ -110,10 +112,13 @@ class Store:
 
     def _broken(self, action: str, exc: sqlite3.Error, started: float) -> None:
         self._health.failed(action, exc)
-        if time.monotonic() - started >= self.timeout:
-            # It waited out the lock timeout: calls queued behind it answer at once for a while.
-            self._health.hold(self.timeout)
-        self.close()
+        now = time.monotonic()
+        if now - started >= self.timeout:
+            self._writes_held = now + self.timeout
+            if action == "read":
+                self._reads_held = self._writes_held
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            self.close()  # the next call opens the file afresh (replaced, repaired, given space)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

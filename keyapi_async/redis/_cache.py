@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
@@ -71,6 +72,7 @@ class RedisCache:
     __slots__ = (
         "_fill",
         "_health",
+        "_held_until",
         "_redis",
         "_release",
         "_ttls",
@@ -102,6 +104,7 @@ class RedisCache:
         self._fill = redis.register_script(_FILL)
         self._release = redis.register_script(_RELEASE)
         self._health = Health(f"RedisCache({self.name or ''})")
+        self._held_until = 0.0  # after a failure, calls skip Redis until then (monotonic)
 
     @property
     def failures(self) -> int:
@@ -174,7 +177,7 @@ class RedisCache:
             pause = min(pause * 2, _POLL[1])
 
     async def _call(self, action: str, step: Callable[[], Awaitable[T]]) -> T | None:
-        if self._health.holding():
+        if self._held_until > time.monotonic():
             return None
         try:
             result = await asyncio.wait_for(step(), self.timeout)
@@ -183,7 +186,7 @@ class RedisCache:
             return None
         except (RedisError, OSError, asyncio.TimeoutError) as exc:
             self._health.failed(action, exc)
-            self._health.hold(PROBE)
+            self._held_until = time.monotonic() + PROBE
             return None
         self._health.ok()
         return result

@@ -6,6 +6,7 @@ async with KeyAPI() as client:
 """
 
 from ._budget import CreditBudget, LocalCreditBudget
+from ._cache import MemoryCache, ResponseCache, SQLiteCache
 from ._client import KeyAPI
 from ._detail import DetailStream
 from ._errors import (
@@ -55,6 +56,10 @@ __all__ = [
     "PagingPlan",
     "FanOut",
     "DetailStream",
+    # caches
+    "ResponseCache",
+    "MemoryCache",
+    "SQLiteCache",
     # models
     "Influencer",
     "InfluencerDetail",

@@ -1,7 +1,9 @@
 """KeyAPI: configuration, lifecycle, and the one path every request takes.
 
 A call goes, layer by layer:
-- `_request`: identical calls in flight share one request (see _coalesce);
+- `_request`: an answer in the cache costs nothing (see _cache); identical calls in flight share
+  one request (see _coalesce);
+- `_request_filling_cache`: with a cache shared by processes, one process buys what they all want;
 - `_request_with_retries`: lease a credit of the budget (see _budget), retry what is worth it;
 - `_send_following_redirects`: each hop is a request of its own, then the answer is decoded;
 - `_send_once`: wait for the limiter, count the request once its connection is ready (see
@@ -12,16 +14,15 @@ credit as soon as it is decided (before a backoff sleep), ahead of any new call.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from yarl import URL
 
 from ._budget import CallLease, CreditBudget, budget_from
-from ._coalesce import InFlight
+from ._cache import ResponseCache, cache_key
+from ._cache_use import checked_cache, lookup, store, ttl_of
 from ._config import SignatureDefault, check_base_url, env_base_url, resolve_key, seconds
 from ._endpoints import Endpoint
 from ._errors import (
@@ -38,83 +39,17 @@ from ._logging import logger
 from ._params import whole
 from ._resources import Influencers
 from ._retry import RetryPolicy
+from ._shared import OutgoingRequest, Shared
 from ._transport import RawResponse, Transport
 from ._usage import Usage
 
 T = TypeVar("T")
 Records = tuple[list[T], str | None]  # the records of one answer, and its request_id
+Bought = tuple[list[T], str | None, bytes]  # the same, with the body as it came (for a cache)
+INHERIT: Literal["inherit"] = "inherit"
 
 MAX_REDIRECTS = 3
 _QPS = SignatureDefault(10.0)
-
-
-class _Shared:
-    """What a client and all its with_options() views share: one plan, one bill, one session."""
-
-    __slots__ = (
-        "budget",
-        "closed",
-        "in_flight",
-        "limiter",
-        "limiter_timed",
-        "rate_limited",
-        "slip",
-        "transport",
-        "usage",
-    )
-
-    def __init__(
-        self, transport: Transport, limiter: Limiter | None, budget: CreditBudget[Any] | None
-    ) -> None:
-        self.transport = transport
-        self.limiter = limiter
-        self.budget = budget
-        self.usage = Usage()
-        self.in_flight = InFlight()
-        self.closed = False
-        # Optional pacing hooks (RateLimiter's, or any limiter's with the same methods), looked up
-        # once: with them acquire() returns the start time on the loop's clock.
-        slip = getattr(limiter, "slip", None)
-        rate_limited = getattr(limiter, "rate_limited", None)
-        self.slip: Callable[[float], object] | None = slip if callable(slip) else None
-        self.rate_limited: Callable[[float, float], object] | None = (
-            rate_limited if callable(rate_limited) else None
-        )
-        self.limiter_timed = self.slip is not None or self.rate_limited is not None
-
-    def ensure_open(self) -> None:
-        if self.closed:
-            raise KeyAPIError("this KeyAPI client is closed")
-
-
-class _OutgoingRequest:
-    """One request on its way out: waits for the limiter, then is counted once really sent."""
-
-    __slots__ = ("_lease", "_shared", "start")
-
-    def __init__(self, shared: _Shared, lease: CallLease | None) -> None:
-        self._shared = shared
-        self._lease = lease
-        self.start = 0.0  # on the loop's clock, when the limiter reports it
-
-    async def wait_for_slot(self) -> None:
-        shared = self._shared
-        limiter = shared.limiter
-        if limiter is not None:
-            started = await limiter.acquire()
-            if shared.limiter_timed:
-                self.start = started  # type: ignore[assignment]  # a float, by the hooks' contract
-        shared.ensure_open()
-
-    def sent(self) -> None:
-        shared = self._shared
-        shared.usage.requests += 1
-        if self._lease is not None:
-            self._lease.sent = True
-        if shared.slip is not None:
-            # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
-            # the later ones must not catch up with it in the server's window.
-            shared.slip(asyncio.get_running_loop().time() - self.start)
 
 
 def _describe(details: dict[str, Any]) -> str:
@@ -149,12 +84,16 @@ class KeyAPI:
         limiter: Any object with `async acquire()`, instead of `qps` (a shared RateLimiter, a
             RedisRateLimiter, an aiolimiter.AsyncLimiter).
         coalesce: Identical calls in flight at once share one request (`usage.coalesced`).
+        cache: A ResponseCache (MemoryCache, SQLiteCache, keyapi_async.redis.RedisCache): answers
+            it holds cost no request (`usage.cache_hits`). Closed with the client.
         session: An aiohttp.ClientSession to borrow; the client then does not close it.
         allow_insecure_http: Allow plain http:// to a host that is not loopback.
     """
 
     __slots__ = (
+        "_cache",
         "_coalesce",
+        "_refresh",
         "_retry",
         "_send_with_retries",
         "_shared",
@@ -179,6 +118,7 @@ class KeyAPI:
         detail_batch_size: int = 20,
         limiter: Limiter | None = None,
         coalesce: bool = True,
+        cache: ResponseCache | None = None,
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
@@ -196,19 +136,22 @@ class KeyAPI:
         elif qps is not None:
             limiter = RateLimiter(qps)
         # A shared limiter or budget scoped by the key gets a fingerprint of it, never the key.
+        fingerprint = key_fingerprint(key)
         for shared in (limiter, budget):
             bind = getattr(shared, "bind", None)
             if callable(bind):
-                bind(key_fingerprint(key))
+                bind(fingerprint)
         budget = budget_from(budget, max_credits)
         self.detail_batch_size = whole("detail_batch_size", detail_batch_size, 1, 100)
         if not isinstance(coalesce, bool):
             raise InvalidParameterError("coalesce", f"must be True or False, got {coalesce!r}")
         self._coalesce = coalesce
+        self._cache = checked_cache(cache)
+        self._refresh = False
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise InvalidParameterError("session", "must be an aiohttp.ClientSession")
         transport = Transport(base_url=self.base_url, api_key=key, session=session)
-        self._shared = _Shared(transport, limiter, budget)
+        self._shared = Shared(transport, limiter, budget, fingerprint)
         self.influencers = Influencers(
             request=self._request, detail_batch_size=self.detail_batch_size
         )
@@ -241,11 +184,16 @@ class KeyAPI:
         max_retries: int | None = None,
         retry_base_delay: float | None = None,
         retry_max_delay: float | None = None,
+        cache: ResponseCache | Literal["inherit"] | None = INHERIT,
+        refresh_cache: bool | None = None,
     ) -> KeyAPI:
         """A view of this client with other per-call options: it shares the session, limiter,
         budget, usage and calls in flight, so a FastAPI route can use a shorter timeout than a
         batch job on the same client. Options left unset keep this client's. The view owns
         nothing: closing it is closing this client.
+
+        `cache=None`: this view neither reads nor stores answers. `refresh_cache=True`: it buys
+        every answer afresh and stores it, so the cache's copy is renewed.
         """
         view = object.__new__(KeyAPI)
         retry = self._retry
@@ -257,6 +205,12 @@ class KeyAPI:
         )
         view._shared = self._shared
         view._coalesce = self._coalesce
+        view._cache = self._cache if cache is INHERIT else checked_cache(cache)
+        if refresh_cache is not None and not isinstance(refresh_cache, bool):
+            raise InvalidParameterError(
+                "refresh_cache", f"must be True, False or None, got {refresh_cache!r}"
+            )
+        view._refresh = self._refresh if refresh_cache is None else refresh_cache
         view.base_url = self.base_url
         view.detail_batch_size = self.detail_batch_size
         view.influencers = Influencers(
@@ -294,9 +248,14 @@ class KeyAPI:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session (unless it was passed in). The client then refuses to send."""
+        """Close the HTTP session (unless it was passed in) and the cache. The client then
+        refuses to send."""
         self._shared.closed = True
-        await self._shared.transport.aclose()
+        try:
+            await self._shared.transport.aclose()
+        finally:
+            if self._cache is not None:
+                await self._cache.aclose()
 
     # The request path, outermost layer first.
 
@@ -304,11 +263,21 @@ class KeyAPI:
         """One call: (records, request_id) or the last typed error."""
         shared = self._shared
         shared.ensure_open()
+        cache = self._cache
+        key = None
+        if cache is not None and ttl_of(cache, endpoint.name) > 0:
+            key = cache_key(endpoint.name, query, shared.fingerprint)
+            if not self._refresh:
+                hit = await lookup(cache, endpoint, key, self._shared.usage)
+                if hit is not None:
+                    return hit
         if not self._coalesce:
-            return await self._request_with_retries(endpoint, query)
-        key = (endpoint.path, *sorted(query.items()))
-        (records, request_id), was_shared = await shared.in_flight.join(
-            key, lambda: self._request_with_retries(endpoint, query), self._count_coalesced
+            records, request_id, _ = await self._request_filling_cache(endpoint, query, key)
+            return records, request_id
+        (records, request_id, _), was_shared = await shared.in_flight.join(
+            (endpoint.path, self._refresh, *sorted(query.items())),
+            lambda: self._request_filling_cache(endpoint, query, key),
+            self._count_coalesced,
         )
         # Each caller gets its own list: one caller's edits must not show in another's.
         return (list(records) if was_shared else records), request_id
@@ -316,9 +285,29 @@ class KeyAPI:
     def _count_coalesced(self) -> None:
         self._shared.usage.coalesced += 1
 
+    async def _request_filling_cache(
+        self, endpoint: Endpoint[T], query: dict[str, str], key: str | None
+    ) -> Bought[T]:
+        cache = self._cache
+        if key is None or cache is None:
+            return await self._request_with_retries(endpoint, query)
+        fill_lock = getattr(cache, "fill_lock", None)
+        if fill_lock is None:
+            bought = await self._request_with_retries(endpoint, query)
+        else:
+            # Another process may be buying it: wait for its value, then look again.
+            async with fill_lock(key):
+                if not self._refresh:
+                    hit = await lookup(cache, endpoint, key, self._shared.usage)
+                    if hit is not None:
+                        return (*hit, b"")
+                bought = await self._request_with_retries(endpoint, query)
+        await store(cache, key, bought[2], ttl_of(cache, endpoint.name))
+        return bought
+
     async def _request_with_retries(
         self, endpoint: Endpoint[T], query: dict[str, str]
-    ) -> Records[T]:
+    ) -> Bought[T]:
         budget = self._shared.budget
         if budget is None:
             return await self._send_with_retries(endpoint, query, None)
@@ -337,12 +326,12 @@ class KeyAPI:
 
     async def _send_following_redirects(
         self, endpoint: Endpoint[T], query: dict[str, str], lease: CallLease | None
-    ) -> Records[T]:
+    ) -> Bought[T]:
         shared = self._shared
         url: URL = shared.transport.url(endpoint.path)
         params: dict[str, str] | None = query
         for _ in range(MAX_REDIRECTS + 1):
-            request = _OutgoingRequest(shared, lease)
+            request = OutgoingRequest(shared, lease)
             answer = await self._send_once(url, params, request)
             if answer.location is None:
                 break
@@ -352,7 +341,7 @@ class KeyAPI:
         else:
             raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
         try:
-            result = endpoint.decoder.decode(
+            records, request_id = endpoint.decoder.decode(
                 answer.status, answer.body, retry_after=answer.retry_after
             )
         except RateLimitError as exc:
@@ -367,10 +356,10 @@ class KeyAPI:
             await self._credits_exhausted(exc)
             raise
         shared.usage.succeeded += 1
-        return result
+        return records, request_id, answer.body
 
     async def _send_once(
-        self, url: URL, params: dict[str, str] | None, request: _OutgoingRequest
+        self, url: URL, params: dict[str, str] | None, request: OutgoingRequest
     ) -> RawResponse:
         self._shared.ensure_open()
         return await self._shared.transport.get(url, params, request, self._timeout)

@@ -27,6 +27,7 @@ from ._errors import (
     TooManyRedirects,
 )
 from ._fanout import FanOut
+from ._hooks import AttemptDetails, EventHook
 from ._limiter import Limiter, RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Page, Paginator, PagingPlan
@@ -56,6 +57,8 @@ __all__ = [
     "PagingPlan",
     "FanOut",
     "DetailStream",
+    "AttemptDetails",
+    "EventHook",
     # caches
     "ResponseCache",
     "MemoryCache",

@@ -14,6 +14,7 @@ credit as soon as it is decided (before a backoff sleep), ahead of any new call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +35,7 @@ from ._errors import (
     TooManyRedirects,
 )
 from ._fingerprint import key_fingerprint
+from ._hooks import CallTrace, EventHook, checked_hooks
 from ._limiter import Limiter, RateLimiter
 from ._logging import logger
 from ._params import whole
@@ -84,6 +86,8 @@ class KeyAPI:
         limiter: Any object with `async acquire()`, instead of `qps` (a shared RateLimiter, a
             RedisRateLimiter, an aiolimiter.AsyncLimiter).
         coalesce: Identical calls in flight at once share one request (`usage.coalesced`).
+        event_hooks: Functions called with an AttemptDetails after every attempt of every call
+            and every cache hit (keyapi_async.otel.tracing() makes them OpenTelemetry spans).
         cache: A ResponseCache (MemoryCache, SQLiteCache, keyapi_async.redis.RedisCache): answers
             it holds cost no request (`usage.cache_hits`). Closed with the client.
         session: An aiohttp.ClientSession to borrow; the client then does not close it.
@@ -93,6 +97,7 @@ class KeyAPI:
     __slots__ = (
         "_cache",
         "_coalesce",
+        "_hooks",
         "_refresh",
         "_retry",
         "_send_with_retries",
@@ -119,6 +124,7 @@ class KeyAPI:
         limiter: Limiter | None = None,
         coalesce: bool = True,
         cache: ResponseCache | None = None,
+        event_hooks: Sequence[EventHook] = (),
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
@@ -148,6 +154,7 @@ class KeyAPI:
         self._coalesce = coalesce
         self._cache = checked_cache(cache)
         self._refresh = False
+        self._hooks = checked_hooks(event_hooks)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise InvalidParameterError("session", "must be an aiohttp.ClientSession")
         transport = Transport(base_url=self.base_url, api_key=key, session=session)
@@ -205,6 +212,7 @@ class KeyAPI:
         )
         view._shared = self._shared
         view._coalesce = self._coalesce
+        view._hooks = self._hooks
         view._cache = self._cache if cache is INHERIT else checked_cache(cache)
         if refresh_cache is not None and not isinstance(refresh_cache, bool):
             raise InvalidParameterError(
@@ -270,6 +278,10 @@ class KeyAPI:
             if not self._refresh:
                 hit = await lookup(cache, endpoint, key, self._shared.usage)
                 if hit is not None:
+                    if self._hooks:
+                        CallTrace(self._hooks, endpoint.name, query.get("page_num")).cache_hit(
+                            hit[1]
+                        )
                     return hit
         if not self._coalesce:
             records, request_id, _ = await self._request_filling_cache(endpoint, query, key)
@@ -308,30 +320,52 @@ class KeyAPI:
     async def _request_with_retries(
         self, endpoint: Endpoint[T], query: dict[str, str]
     ) -> Bought[T]:
+        trace = (
+            CallTrace(self._hooks, endpoint.name, query.get("page_num")) if self._hooks else None
+        )
         budget = self._shared.budget
-        if budget is None:
-            return await self._send_with_retries(endpoint, query, None)
-        self._shared.ensure_open()
-        lease = CallLease(budget, await budget.reserve(retry=False))
-        try:  # one lease from the first attempt to the last
-            return await self._send_with_retries(endpoint, query, lease)
+        lease = None
+        try:
+            if budget is None:
+                return await self._send_with_retries(endpoint, query, None, trace)
+            self._shared.ensure_open()
+            lease = CallLease(budget, await budget.reserve(retry=False))
+            # one lease from the first attempt to the last
+            return await self._send_with_retries(endpoint, query, lease, trace)
+        except KeyAPIError as exc:
+            if trace is not None and trace.attempt:
+                trace.failed(exc, None)  # the last attempt: no retry follows
+            raise
         finally:
-            await lease.release()
+            if lease is not None:
+                await lease.release()
+
+    def _trace(self, endpoint: Endpoint[Any], query: dict[str, str]) -> CallTrace:
+        return CallTrace(self._hooks, endpoint.name, query.get("page_num"))
 
     async def _before_retry(self, details: dict[str, Any]) -> None:
         lease: CallLease | None = details["args"][2]
         if lease is not None:
             await lease.renew()  # before the backoff sleep: no new call takes its credit
         self._shared.usage.retries += 1
+        trace: CallTrace | None = details["args"][3]
+        if trace is not None:
+            trace.failed(details["exception"], details["wait"])
 
     async def _send_following_redirects(
-        self, endpoint: Endpoint[T], query: dict[str, str], lease: CallLease | None
+        self,
+        endpoint: Endpoint[T],
+        query: dict[str, str],
+        lease: CallLease | None,
+        trace: CallTrace | None,
     ) -> Bought[T]:
         shared = self._shared
+        if trace is not None:
+            trace.begin()
         url: URL = shared.transport.url(endpoint.path)
         params: dict[str, str] | None = query
         for _ in range(MAX_REDIRECTS + 1):
-            request = OutgoingRequest(shared, lease)
+            request = OutgoingRequest(shared, lease, trace)
             answer = await self._send_once(url, params, request)
             if answer.location is None:
                 break
@@ -356,6 +390,8 @@ class KeyAPI:
             await self._credits_exhausted(exc)
             raise
         shared.usage.succeeded += 1
+        if trace is not None:
+            trace.succeeded(answer.status, request_id)
         return records, request_id, answer.body
 
     async def _send_once(

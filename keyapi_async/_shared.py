@@ -9,6 +9,7 @@ from typing import Any
 from ._budget import CallLease, CreditBudget
 from ._coalesce import InFlight
 from ._errors import KeyAPIError
+from ._hooks import CallTrace
 from ._limiter import Limiter
 from ._transport import Transport
 from ._usage import Usage
@@ -62,11 +63,12 @@ class Shared:
 class OutgoingRequest:
     """One request on its way out: waits for the limiter, then is counted once really sent."""
 
-    __slots__ = ("_lease", "_shared", "start")
+    __slots__ = ("_lease", "_shared", "_trace", "start")
 
-    def __init__(self, shared: Shared, lease: CallLease | None) -> None:
+    def __init__(self, shared: Shared, lease: CallLease | None, trace: CallTrace | None) -> None:
         self._shared = shared
         self._lease = lease
+        self._trace = trace
         self.start = 0.0  # on the loop's clock, when the limiter reports it
 
     async def wait_for_slot(self) -> None:
@@ -83,6 +85,8 @@ class OutgoingRequest:
         shared.usage.requests += 1
         if self._lease is not None:
             self._lease.sent = True
+        if self._trace is not None:
+            self._trace.sent += 1
         if shared.slip is not None:
             # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
             # the later ones must not catch up with it in the server's window.

@@ -221,7 +221,13 @@ async def test_a_spent_budget_is_503(api: FakeKeyAPI) -> None:
     assert second.status_code == 503
     assert "budget" in second.json()["detail"]
     assert len(api.requests) == 1
-    assert usage.json() == {"requests": 1, "credits": 1, "retries": 0}
+    assert usage.json() == {
+        "requests": 1,
+        "credits": 1,
+        "retries": 0,
+        "cache_hits": 0,
+        "coalesced": 0,
+    }
 
 
 # --- lifecycle and concurrency ------------------------------------------------------------
@@ -294,3 +300,28 @@ async def test_fifty_concurrent_requests_share_one_paced_client() -> None:
         assert [i.user_id for i in body.items] == [
             r["user_id"] for r in everyone[(page - 1) * size : page * size]
         ]
+
+
+async def test_a_hot_creator_page_costs_one_credit_while_its_answer_is_kept() -> None:
+    from keyapi_async import MemoryCache
+
+    with FakeKeyAPI(api_key=SECRET, latency=0.02) as api:
+        hot = api.dataset.influencers[0]
+        make = Factory(api, cache=MemoryCache(ttl=3600))
+        async with running(make) as http:
+            path = f"/influencers/{hot['user_id']}"
+            visits = await asyncio.gather(*(http.get(path) for _ in range(50)))
+            later = await http.get(f"/influencers/@{hot['unique_id']}")  # another query: bought
+            again = await http.get(path)
+            fresh = await http.get(path, params={"fresh": "true"})
+            missing = await http.get("/influencers/1")
+            usage = (await http.get("/usage")).json()
+    assert [v.status_code for v in visits] == [200] * 50
+    assert {v.json()["user_id"] for v in visits} == {str(hot["user_id"])}
+    assert later.json()["user_id"] == again.json()["user_id"] == str(hot["user_id"])
+    assert fresh.status_code == 200
+    assert missing.status_code == 404
+    # 50 concurrent visits: one request; the repeat: a hit; fresh=true and the handle: bought.
+    assert len(api.requests) == 4 == usage["requests"]
+    assert usage["coalesced"] == 49
+    assert usage["cache_hits"] == 1

@@ -5,13 +5,13 @@ flood the log."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
+from .._logging import logger as log
+
 __all__ = ["REMIND", "Health", "log"]
 
-log = logging.getLogger("keyapi_async")
 REMIND = 60.0
 
 

@@ -9,6 +9,7 @@ import logging
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 from keyapi_async import InvalidParameterError, SQLiteCache
 from keyapi_async._cache import cache_key
-from keyapi_async._cache._sqlite_store import PURGE_EVERY
+from keyapi_async._cache._sqlite_store import PURGE_EVERY, Store
 from keyapi_async._fingerprint import key_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,3 +308,22 @@ def test_two_processes_share_one_file(path):
         assert proc.returncode == 0, err
         assert json.loads(out) == {"seen": 200, "right": 200, "failures": 0}
         assert "WARNING" not in err
+
+
+async def test_a_disk_that_never_answers_is_a_miss_after_a_bounded_wait(path, logs):
+    # A hung disk cannot be made on demand; a store whose reads block stands in for one.
+    released = threading.Event()
+
+    class HungStore(Store):
+        def get(self, key: str) -> bytes | None:
+            released.wait(30)
+            return None
+
+    cache = SQLiteCache(path, timeout=0.1)
+    cache._store = HungStore(str(path), timeout=0.1, health=cache._health)
+    start = time.monotonic()
+    assert await cache.get(KEY) is None
+    assert time.monotonic() - start < 2 * 0.1 + 1.0 + 0.5
+    assert any("no answer within" in w for w in warnings(logs))
+    released.set()
+    await cache.aclose()

@@ -29,9 +29,10 @@ from keyapi_async import (
 from keyapi_async import _endpoints as e
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
 from .conftest import serve
 
-LIST = e.INFLUENCER_LIST.path
+LIST = endpoints.LIST.path
 KEY = "sk_live_h4_secret_key"
 
 

@@ -20,10 +20,12 @@ import pytest
 from keyapi_async._cli import main
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMANDS = ("list", "detail", "videos", "ranking", "livestreams")
-PAGED = {"list", "videos", "ranking", "livestreams"}
+COMMANDS = tuple(row.method for row in endpoints.ALL)  # the CLI's subcommands
+PAGED = {row.method for row in endpoints.PAGINATED}
 # IDs an example's --ids-file holds: the detail page's own example (docs: influencer-detail-...).
 IDS_FILE_CONTENT = "100034034780479488\n100037587565707264\n"
 

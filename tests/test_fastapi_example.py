@@ -23,9 +23,11 @@ from examples.fastapi_app.app import InfluencerPage, VideoPage, create_app  # no
 from keyapi_async import KeyAPI, KeyAPIError  # noqa: E402
 from keyapi_async.testing import FakeKeyAPI, Fault  # noqa: E402
 
+from . import endpoints  # noqa: E402
+
 SECRET = "sk_live_fastapi_do_not_leak_42"
-LIST_PATH = "/v1/tiktok/influencer/list/analytics"
-VIDEOS_PATH = "/v1/tiktok/influencer/videos/analytics"
+LIST_PATH = endpoints.LIST.path
+VIDEOS_PATH = endpoints.VIDEOS.path
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from aiohttp import web
 from keyapi_async import KeyAPI, Page
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
 from .conftest import MakeClient, serve
 
-LIST = "/v1/tiktok/influencer/list/analytics"
+LIST = endpoints.LIST.path
 
 
 def us_ids(fake: FakeKeyAPI) -> list[str]:

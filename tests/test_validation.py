@@ -25,6 +25,7 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
 from .conftest import MakeClient
 
 UID = "104312351695292486"  # a numeric ID; validation never looks it up
@@ -34,8 +35,7 @@ BASE: dict[str, dict[str, Any]] = {
     "ranking": {"date": "2024-03-04", "region": "US", "rank_type": 1, "influencer_rank_field": 1},
     "livestreams": {"user_id": UID},
 }
-# Page ceilings from the docs' page_num descriptions.
-CEILING = {"list": 10_000, "videos": 100_000, "ranking": 100_000, "livestreams": 100_000}
+CEILING = {row.method: row.ceiling for row in endpoints.PAGINATED if row.ceiling is not None}
 METHODS = sorted(BASE)
 
 

@@ -52,18 +52,20 @@ class Usage:
       published, so this is the most the bill can say).
     - `succeeded`: answers with data (HTTP 200, code 0).
     - `retries`: attempts that were retried.
+    - `rate_limited`: answers that were 429 (over the plan's QPS), retried or not.
 
     A request counts once its connection is ready. Not exact in one case: a kept-alive connection
     the server closes just as it is reused fails the request after it was counted, though it may
     never have reached the server (see _transport); then `credits` can be one above the bill.
     """
 
-    __slots__ = ("requests", "retries", "succeeded")
+    __slots__ = ("rate_limited", "requests", "retries", "succeeded")
 
     def __init__(self) -> None:
         self.requests = 0
         self.succeeded = 0
         self.retries = 0
+        self.rate_limited = 0
 
     @property
     def credits(self) -> int:
@@ -372,6 +374,7 @@ class KeyAPI:
                 answer.status, answer.body, retry_after=answer.retry_after
             )
         except RateLimitError as exc:
+            self.usage.rate_limited += 1
             if self._rate_limited is not None:
                 self._rate_limited(self._retry.hold_after(exc.retry_after), passage.start)
             raise

@@ -27,7 +27,7 @@ def summary(
     """`pages` and `records` are this run's; `total` what the output holds from all runs."""
     head = f"{_count(records, 'record')} ({_count(pages, 'page')}) -> {where}"
     if total != records:
-        head += f" ({total:,} in all, with the earlier runs')"
+        head += f" ({total:,} in all with the earlier runs)"
     if total == 0:
         head = f"0 records: nothing matched ({_count(pages, 'page')}) -> {where}"
         if region is not None:

@@ -1,4 +1,5 @@
-"""`--format parquet`, `--fields`, a missing extra: the sandbox and a FakeKeyAPI on its own thread.
+"""`--format parquet`, `--fields`, a missing extra: the sandbox, and a FakeKeyAPI on its own thread
+(faster to start, and it shows what was sent).
 
 Parquet files are read back by pyarrow (the extra), and by DuckDB and polars when installed.
 """
@@ -51,9 +52,9 @@ def jsonl(path: Path, model: type[Any] = Influencer) -> list[Any]:
     return [msgspec.json.decode(line, type=model) for line in path.read_bytes().splitlines()]
 
 
-def sandbox_pull(tmp_path: Path, name: str, *argv: str) -> Path:
+def pull(server: FakeKeyAPI, tmp_path: Path, name: str, *argv: str) -> Path:
     out = tmp_path / name
-    assert main(["--sandbox", "-q", *argv, "-o", str(out)]) == 0
+    assert main(cli(server, *argv, "-o", str(out))) == 0
     return out
 
 
@@ -61,9 +62,11 @@ def sandbox_pull(tmp_path: Path, name: str, *argv: str) -> Path:
 
 
 def test_parquet_has_one_typed_column_per_documented_field(tmp_path: Path) -> None:
-    argv = [*LIST_US, "--limit", "45"]
-    expected = jsonl(sandbox_pull(tmp_path, "inf.jsonl", *argv))
-    out = sandbox_pull(tmp_path, "inf.parquet", *argv, "--format", "parquet")
+    argv = ["--sandbox", "-q", *LIST_US, "--limit", "45"]
+    assert main([*argv, "-o", str(tmp_path / "inf.jsonl")]) == 0
+    expected = jsonl(tmp_path / "inf.jsonl")
+    out = tmp_path / "inf.parquet"
+    assert main([*argv, "--format", "parquet", "-o", str(out)]) == 0
     table = pq.read_table(out)
     names = [f.encode_name for f in msgspec.structs.fields(Influencer)]
     assert table.column_names == names
@@ -90,19 +93,22 @@ def test_parquet_has_one_typed_column_per_documented_field(tmp_path: Path) -> No
     assert any(row["influencer_video_publish_hour"] for row in rows)
 
 
-def test_video_parquet_keeps_booleans(tmp_path: Path) -> None:
+def test_video_parquet_keeps_booleans(server: FakeKeyAPI, tmp_path: Path) -> None:
     argv = ["influencers", "videos", "--unique-id", "bible._.verse", "--limit", "15"]
-    expected = jsonl(sandbox_pull(tmp_path, "v.jsonl", *argv), Video)
-    table = pq.read_table(sandbox_pull(tmp_path, "v.parquet", *argv, "--format", "parquet"))
+    expected = jsonl(pull(server, tmp_path, "v.jsonl", *argv), Video)
+    assert len(expected) == 15
+    table = pq.read_table(pull(server, tmp_path, "v.parquet", *argv, "--format", "parquet"))
     assert table.schema.field("created_by_ai").type == pa.bool_()
     assert table.to_pylist() == [msgspec.structs.asdict(v) for v in expected]
 
 
-def test_parquet_reads_in_duckdb_and_polars_without_options(tmp_path: Path) -> None:
+def test_parquet_reads_in_duckdb_and_polars_without_options(
+    server: FakeKeyAPI, tmp_path: Path
+) -> None:
     duckdb = pytest.importorskip("duckdb")
     pl = pytest.importorskip("polars")
     argv = [*LIST_US, "--limit", "30", "--format", "parquet"]
-    out = sandbox_pull(tmp_path, "inf.parquet", *argv)
+    out = pull(server, tmp_path, "inf.parquet", *argv)
     expected = pq.read_table(out).to_pylist()
     hour = next(r for r in expected if r["influencer_video_publish_hour"])
     bucket, count = hour["influencer_video_publish_hour"][0]
@@ -122,12 +128,12 @@ def test_parquet_reads_in_duckdb_and_polars_without_options(tmp_path: Path) -> N
 
 
 def test_parquet_row_groups_are_written_as_pages_arrive(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeKeyAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from keyapi_async._cli import _parquet
 
     monkeypatch.setattr(_parquet, "ROW_GROUP_ROWS", 20)
-    out = sandbox_pull(tmp_path, "inf.parquet", *LIST_US, "--limit", "95", "--format", "parquet")
+    out = pull(server, tmp_path, "inf.parquet", *LIST_US, "--limit", "95", "--format", "parquet")
     meta = pq.ParquetFile(out).metadata
     assert meta.num_rows == 95
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
@@ -175,21 +181,23 @@ def test_parquet_interrupted_then_resumed_keeps_every_paid_page(
 # --- --fields ------------------------------------------------------------------------------
 
 
-def test_fields_pick_and_order_columns_in_jsonl_csv_and_parquet(tmp_path: Path) -> None:
+def test_fields_pick_and_order_columns_in_jsonl_csv_and_parquet(
+    server: FakeKeyAPI, tmp_path: Path
+) -> None:
     fields = "total_followers_cnt,user_id,influencer_video_publish_hour"
     argv = [*LIST_US, "--limit", "12", "--fields", fields]
-    full = jsonl(sandbox_pull(tmp_path, "all.jsonl", *LIST_US, "--limit", "12"))
-    lines = sandbox_pull(tmp_path, "f.jsonl", *argv).read_bytes().splitlines()
+    full = jsonl(pull(server, tmp_path, "all.jsonl", *LIST_US, "--limit", "12"))
+    lines = pull(server, tmp_path, "f.jsonl", *argv).read_bytes().splitlines()
     decoded = [msgspec.json.decode(line) for line in lines]
     assert [list(d) for d in decoded] == [fields.split(",")] * 12  # in the order given
     assert decoded == [
         {n: msgspec.to_builtins(getattr(r, n)) for n in fields.split(",")} for r in full
     ]
-    text = sandbox_pull(tmp_path, "f.csv", *argv, "--format", "csv").read_text()
+    text = pull(server, tmp_path, "f.csv", *argv, "--format", "csv").read_text()
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == fields.split(",")
     assert [row[:2] for row in rows[1:]] == [[str(r.total_followers_cnt), r.user_id] for r in full]
-    table = pq.read_table(sandbox_pull(tmp_path, "f.parquet", *argv, "--format", "parquet"))
+    table = pq.read_table(pull(server, tmp_path, "f.parquet", *argv, "--format", "parquet"))
     assert table.column_names == fields.split(",")
     assert table.column("user_id").to_pylist() == [r.user_id for r in full]
 

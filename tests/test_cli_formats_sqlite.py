@@ -1,5 +1,5 @@
-"""`--format sqlite`, the summary line, the zero-record message, and uvloop, against the sandbox
-and a FakeKeyAPI on its own thread."""
+"""`--format sqlite`, the summary line, the zero-record message, and uvloop, against a FakeKeyAPI
+on its own thread (and the sandbox for uvloop)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def cli(server: FakeKeyAPI, *args: str) -> list[str]:
     return ["--base-url", server.url, "--api-key", SECRET, "--qps", "0", *args]
 
 
-def sandbox(db: Path, *argv: str) -> None:
-    assert main(["--sandbox", "-q", *argv, "--format", "sqlite", "-o", str(db)]) == 0
+def pull(server: FakeKeyAPI, db: Path, *argv: str) -> None:
+    assert main(cli(server, "-q", *argv, "--format", "sqlite", "-o", str(db))) == 0
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -58,20 +58,20 @@ def declared(db: Path, table: str) -> dict[str, str]:
     return {r[1]: r[2] for r in rows(db, f"PRAGMA table_info({table})")}
 
 
-def jsonl(tmp_path: Path, model: type[Any], *argv: str) -> list[Any]:
+def jsonl(server: FakeKeyAPI, tmp_path: Path, model: type[Any], *argv: str) -> list[Any]:
     out = tmp_path / "ref.jsonl"
-    assert main(["--sandbox", "-q", *argv, "-o", str(out)]) == 0
+    assert main(cli(server, "-q", *argv, "-o", str(out))) == 0
     return [msgspec.json.decode(line, type=model) for line in out.read_bytes().splitlines()]
 
 
 # --- sqlite --------------------------------------------------------------------------------
 
 
-def test_sqlite_list_is_typed_and_reruns_add_no_rows(tmp_path: Path) -> None:
+def test_sqlite_list_is_typed_and_reruns_add_no_rows(server: FakeKeyAPI, tmp_path: Path) -> None:
     db = tmp_path / "out.db"
-    sandbox(db, *LIST_US, "--limit", "25")
-    sandbox(db, *LIST_US, "--limit", "25")  # the same pull again
-    sandbox(db, *LIST_US, "--limit", "40")  # overlapping: 25 of these are there already
+    pull(server, db, *LIST_US, "--limit", "25")
+    pull(server, db, *LIST_US, "--limit", "25")  # the same pull again
+    pull(server, db, *LIST_US, "--limit", "40")  # overlapping: 25 of these are there already
     assert rows(db, "SELECT count(*), count(DISTINCT user_id) FROM influencers_list") == [(40, 40)]
     types = declared(db, "influencers_list")
     assert types["total_followers_cnt"] == "INTEGER"
@@ -80,7 +80,7 @@ def test_sqlite_list_is_typed_and_reruns_add_no_rows(tmp_path: Path) -> None:
     assert types["influencer_video_publish_hour"] == "TEXT"  # JSON text
     names = [f.encode_name for f in msgspec.structs.fields(Influencer)]
     assert list(types) == names
-    expected = jsonl(tmp_path, Influencer, *LIST_US, "--limit", "40")
+    expected = jsonl(server, tmp_path, Influencer, *LIST_US, "--limit", "40")
     stored = rows(db, f"SELECT {', '.join(names)} FROM influencers_list ORDER BY rowid")
     for row, record in zip(stored, expected, strict=True):
         back = dict(zip(names, row, strict=True))
@@ -89,32 +89,34 @@ def test_sqlite_list_is_typed_and_reruns_add_no_rows(tmp_path: Path) -> None:
         assert msgspec.convert(back, Influencer) == record
 
 
-def test_sqlite_videos_and_livestreams_key_on_their_ids(tmp_path: Path) -> None:
+def test_sqlite_videos_and_livestreams_key_on_their_ids(server: FakeKeyAPI, tmp_path: Path) -> None:
     db = tmp_path / "out.db"
     videos = ["influencers", "videos", "--unique-id", "bible._.verse"]
-    sandbox(db, *videos, "--limit", "15")
-    sandbox(db, *videos, "--limit", "25", "--page-size", "5")
-    expected = jsonl(tmp_path, Video, *videos, "--limit", "25")
+    pull(server, db, *videos, "--limit", "15")
+    pull(server, db, *videos, "--limit", "25", "--page-size", "5")
+    expected = jsonl(server, tmp_path, Video, *videos, "--limit", "25")
     assert rows(db, "SELECT video_id, created_by_ai FROM influencers_videos ORDER BY rowid") == [
         (v.video_id, int(v.created_by_ai)) for v in expected
     ]
     assert declared(db, "influencers_videos")["created_by_ai"] == "INTEGER"
     live = ["influencers", "livestreams", "--user-id", expected[0].user_id]
-    sandbox(db, *live)
-    sandbox(db, *live)
-    lives = jsonl(tmp_path, Livestream, *live)
+    pull(server, db, *live)
+    pull(server, db, *live)
+    lives = jsonl(server, tmp_path, Livestream, *live)
     assert lives
     assert rows(db, "SELECT room_id FROM influencers_livestreams ORDER BY rowid") == [
         (r.room_id,) for r in lives
     ]
 
 
-def test_sqlite_ranking_keys_on_the_ranking_and_the_position(tmp_path: Path) -> None:
+def test_sqlite_ranking_keys_on_the_ranking_and_the_position(
+    server: FakeKeyAPI, tmp_path: Path
+) -> None:
     db = tmp_path / "out.db"
-    sandbox(db, *RANKING, "--limit", "25")
-    sandbox(db, *RANKING, "--limit", "35", "--page-size", "7")  # overlaps 1..25
-    sandbox(db, *RANKING, "--start-page", "3", "--max-pages", "1")  # positions 21..30 again
-    expected = jsonl(tmp_path, RankedInfluencer, *RANKING, "--limit", "35")
+    pull(server, db, *RANKING, "--limit", "25")
+    pull(server, db, *RANKING, "--limit", "35", "--page-size", "7")  # overlaps 1..25
+    pull(server, db, *RANKING, "--start-page", "3", "--max-pages", "1")  # positions 21..30 again
+    expected = jsonl(server, tmp_path, RankedInfluencer, *RANKING, "--limit", "35")
     got = rows(
         db,
         "SELECT rank_date, rank_region, rank_type, rank_field, rank_category, "
@@ -126,18 +128,18 @@ def test_sqlite_ranking_keys_on_the_ranking_and_the_position(tmp_path: Path) -> 
     ]
     # Another rank field is another ranking: its rows are added beside, not over, these.
     by_sales = [*RANKING[:-1], "total_sale_cnt"]
-    sandbox(db, *by_sales, "--limit", "10")
+    pull(server, db, *by_sales, "--limit", "10")
     counts = "SELECT rank_field, count(*) FROM influencers_ranking GROUP BY 1 ORDER BY 1"
     assert rows(db, counts) == [(1, 35), (2, 10)]
 
 
-def test_sqlite_detail_upserts_on_user_id(tmp_path: Path) -> None:
+def test_sqlite_detail_upserts_on_user_id(server: FakeKeyAPI, tmp_path: Path) -> None:
     db = tmp_path / "out.db"
-    ids = jsonl(tmp_path, Influencer, *LIST_US, "--limit", "6")
+    ids = jsonl(server, tmp_path, Influencer, *LIST_US, "--limit", "6")
     first = ",".join(r.user_id for r in ids[:4])
     second = ",".join(r.user_id for r in ids[2:])
-    sandbox(db, "influencers", "detail", "--user-ids", first)
-    sandbox(db, "influencers", "detail", "--user-ids", second)
+    pull(server, db, "influencers", "detail", "--user-ids", first)
+    pull(server, db, "influencers", "detail", "--user-ids", second)
     assert sorted(rows(db, "SELECT user_id FROM influencers_detail")) == sorted(
         (r.user_id,) for r in ids
     )

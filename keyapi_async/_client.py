@@ -379,6 +379,7 @@ class KeyAPI:
                 answer.status, answer.body, retry_after=answer.retry_after
             )
         except RateLimitError as exc:
+            shared.usage.rate_limited += 1
             if shared.rate_limited is not None:
                 shared.rate_limited(self._retry.hold_after(exc.retry_after), request.start)
             raise

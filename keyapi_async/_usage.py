@@ -12,6 +12,7 @@ class Usage:
       published, so this is the most the bill can say).
     - `succeeded`: answers with data (HTTP 200, code 0).
     - `retries`: attempts that were retried.
+    - `rate_limited`: answers that were 429 (over the plan's QPS), retried or not.
     - `cache_hits`: calls answered from the cache: no request, no credit.
     - `coalesced`: calls that shared an identical call's request in flight: no credit either.
 
@@ -20,12 +21,13 @@ class Usage:
     never have reached the server (see _transport); then `credits` can be one above the bill.
     """
 
-    __slots__ = ("cache_hits", "coalesced", "requests", "retries", "succeeded")
+    __slots__ = ("cache_hits", "coalesced", "rate_limited", "requests", "retries", "succeeded")
 
     def __init__(self) -> None:
         self.requests = 0
         self.succeeded = 0
         self.retries = 0
+        self.rate_limited = 0
         self.cache_hits = 0
         self.coalesced = 0
 
@@ -37,5 +39,6 @@ class Usage:
         return (
             f"Usage(requests={self.requests}, credits={self.credits}, "
             f"succeeded={self.succeeded}, retries={self.retries}, "
-            f"cache_hits={self.cache_hits}, coalesced={self.coalesced})"
+            f"rate_limited={self.rate_limited}, cache_hits={self.cache_hits}, "
+            f"coalesced={self.coalesced})"
         )

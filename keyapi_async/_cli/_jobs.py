@@ -22,6 +22,7 @@ from .._client import KeyAPI
 from .._errors import InvalidParameterError
 from .._resources import MAX_CONCURRENCY
 from ._options import Signature
+from ._output import stored_user_ids
 
 __all__ = ["DetailJob", "Job", "PagedJob", "read_ids_file"]
 
@@ -184,6 +185,9 @@ class DetailJob:
         return fresh, page_num >= self.last_page
 
     def resumed(self, output: Path, fmt: str) -> None:
+        if fmt in ("parquet", "sqlite"):
+            self._seen.update(stored_user_ids(output, fmt))
+            return
         if fmt == "jsonl":
             with output.open("rb") as lines:
                 for line in lines:

@@ -29,8 +29,9 @@ from ._checkpoint import (
 from ._errors import PROG, MissingKeyError, UsageError
 from ._jobs import DetailJob, Job, PagedJob, read_ids_file
 from ._options import Signature
-from ._output import Sink
+from ._output import Output, plan
 from ._progress import Progress
+from ._summary import summary
 
 __all__ = ["SANDBOX_INFLUENCERS", "SANDBOX_SEED", "Runner"]
 
@@ -63,6 +64,7 @@ class Runner:
         self.state: Checkpoint | None = None
         self.window: PageWindow[Any] | None = None
         self.progress: Progress | None = None
+        self.out: Output | None = None
 
     # --- signals and reporting -----------------------------------------------------
 
@@ -101,6 +103,14 @@ class Runner:
             for param in signature.query_params
             if (raw := getattr(args, param.name)) is not None
         }
+        self.out = plan(  # before anything starts: a missing extra or a bad --fields is exit 2
+            args.format,
+            args.fields,
+            model=signature.model,
+            command=f"{args.group} {signature.method}",
+            path=self.output,
+            query=query,
+        )
         stack = contextlib.AsyncExitStack()  # the sandbox, then the client: closed in reverse
         try:
             client, source = await self._connect(stack, signature)
@@ -193,20 +203,28 @@ class Runner:
 
     async def _pull(self, client: KeyAPI, job: Job, source: str) -> int:
         args = self.args
+        out = self.out
+        assert out is not None
         identity = {**job.identity, "format": args.format, "source": source}
+        if out.fields is not None:
+            identity["fields"] = out.fields
         ckpt = checkpoint_path(self.output) if self.output is not None else None
         state = self._start_state(identity, ckpt)
         enabled = not args.no_progress and bool(getattr(self.stderr, "isatty", bool)())
         progress = Progress(self.stderr, client.usage, enabled=enabled, total=job.total)
         if state is None:
-            progress.say(f"{PROG}: {self.output} is already complete; nothing to do")
+            if not args.quiet:
+                self.stderr.write(f"{PROG}: {self.output} is already complete; nothing to do\n")
             return 0
         resuming = state.last_page is not None
         first = state.last_page + 1 if state.last_page is not None else job.first_page
-        try:
-            sink = Sink(self.output, args.format, job.model, keep_bytes=state.bytes)
-        except OSError as exc:
-            raise UsageError(f"cannot write {self.output}: {exc.strerror}") from None
+        before = (state.pages, state.items)
+        sink = out.open(
+            self.output,
+            keep_bytes=state.bytes,
+            keep_records=state.items,
+            page_size=getattr(job, "page_size", None),
+        )
         self.state = state
         self.progress = progress
         progress.add(state.pages, state.items)
@@ -226,13 +244,13 @@ class Runner:
                     break
                 page_num, (records, _) = got
                 items, complete = job.accept(page_num, records, state.items)
-                sink.write(items)
+                sink.write(page_num, items)
                 state.last_page = page_num
                 state.pages += 1
                 state.items += len(items)
                 state.bytes = sink.size
                 state.complete = complete
-                if ckpt is not None:
+                if ckpt is not None and sink.durable:
                     save(ckpt, state)  # after the page is written: it never claims too much
                 progress.add(1, len(items))
             if complete:
@@ -242,6 +260,8 @@ class Runner:
             await window.aclose()
             await progress.close()
             sink.close()
+            if ckpt is not None and not sink.durable and state.pages:
+                save(ckpt, state)  # the pages are in the output only now (Parquet's footer)
         if not complete:
             self.stderr.write(f"{PROG}: interrupted: {self.whereabouts()}\n")
             return 130
@@ -251,10 +271,17 @@ class Runner:
                 save(ckpt, state)
             else:
                 remove(ckpt)
-        where = self.output or "stdout"
-        progress.say(
-            f"{PROG}: {state.items:,} records ({state.pages:,} pages) -> {where} | "
-            f"{client.usage.credits:,} credits, {client.usage.retries:,} retries, "
-            f"{time.monotonic() - started:.1f}s"
-        )
+        if not args.quiet:
+            self.stderr.write(
+                summary(
+                    client.usage,
+                    pages=state.pages - before[0],
+                    records=state.items - before[1],
+                    total=state.items,
+                    where=str(self.output or "stdout"),
+                    region=out.query.get("region"),
+                    elapsed=time.monotonic() - started,
+                )
+                + "\n"
+            )
         return 0

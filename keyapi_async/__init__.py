@@ -27,7 +27,7 @@ from ._errors import (
     TooManyRedirects,
 )
 from ._fanout import FanOut
-from ._hooks import AttemptDetails, EventHook
+from ._hooks import AttemptDetails
 from ._limiter import Limiter, RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Page, Paginator, PagingPlan
@@ -58,7 +58,6 @@ __all__ = [
     "FanOut",
     "DetailStream",
     "AttemptDetails",
-    "EventHook",
     # caches
     "ResponseCache",
     "MemoryCache",

@@ -178,3 +178,9 @@ INFLUENCER_LIVESTREAMS = Endpoint(
     max_page=100_000,
     params={"user_id": Param(p.numeric_id, required=True)},
 )
+
+# Every declaration above, by name: what caches and hooks know the endpoints by. A new
+# endpoint is found here by itself (no list to keep in step).
+DECLARED: dict[str, Endpoint[Any]] = {
+    value.name: value for value in tuple(globals().values()) if isinstance(value, Endpoint)
+}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
+from .._endpoints import DECLARED
 from .._errors import InvalidParameterError
 from .._params import finite_number
 
 __all__ = ["DEFAULT", "ENDPOINTS", "MAX_TTL", "TTL", "TTLs"]
 
 # The names a cache knows endpoints by (the client passes them to ttl_for and cache_key).
-ENDPOINTS = ("list", "detail", "videos", "ranking", "livestreams")
+ENDPOINTS = tuple(DECLARED)
 # In a mapping, this entry sets the time for the endpoints it does not name.
 DEFAULT = "default"
 MAX_TTL = 10 * 365 * 86_400.0  # ten years: far past any use, and within Redis's PX range

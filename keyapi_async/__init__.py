@@ -9,6 +9,7 @@ from ._budget import CreditBudget, LocalCreditBudget
 from ._cache import MemoryCache, ResponseCache, SQLiteCache
 from ._client import KeyAPI
 from ._detail import DetailStream
+from ._endpoints import decode_records
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -62,7 +63,8 @@ __all__ = [
     "ResponseCache",
     "MemoryCache",
     "SQLiteCache",
-    # models
+    # models, and decoding an answer body kept elsewhere
+    "decode_records",
     "Influencer",
     "InfluencerDetail",
     "Video",

@@ -184,3 +184,15 @@ INFLUENCER_LIVESTREAMS = Endpoint(
 DECLARED: dict[str, Endpoint[Any]] = {
     value.name: value for value in tuple(globals().values()) if isinstance(value, Endpoint)
 }
+_BY_MODEL: dict[type[Any], Endpoint[Any]] = {e.model: e for e in DECLARED.values()}
+
+
+def decode_records(body: bytes, *, model: type[T]) -> list[T]:
+    """The records of one answer body (as the API sent it, or as a cache or a file kept it),
+    decoded exactly as the client decodes them; an error answer raises its typed error."""
+    endpoint = _BY_MODEL.get(model)
+    if endpoint is None:
+        names = ", ".join(m.__name__ for m in _BY_MODEL)
+        raise InvalidParameterError("model", f"must be one of {names}, got {model!r}")
+    records: list[T] = endpoint.decoder.decode(200, body)[0]
+    return records

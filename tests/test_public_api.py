@@ -259,3 +259,20 @@ def test_retryable_flags_match_the_docstring() -> None:
     assert keyapi_async.InvalidParameterError.retryable is False
     assert keyapi_async.APIStatusError.retryable is False  # an undocumented code
     assert keyapi_async.CreditBudgetExceeded.retryable is False
+
+
+def test_decode_records_decodes_a_kept_body_as_the_client_does() -> None:
+    import msgspec
+
+    from keyapi_async import BadRequestError, Influencer, InvalidParameterError, decode_records
+
+    body = msgspec.json.encode(
+        {"code": 0, "message": "ok", "requestId": "r", "data": [{"user_id": "1", "region": "US"}]}
+    )
+    [record] = decode_records(body, model=Influencer)
+    assert (record.user_id, record.region) == ("1", "US")
+    error = msgspec.json.encode({"code": 400, "message": "bad", "requestId": "r", "data": None})
+    with pytest.raises(BadRequestError):
+        decode_records(error, model=Influencer)
+    with pytest.raises(InvalidParameterError, match="model"):
+        decode_records(body, model=dict)

@@ -47,14 +47,13 @@ async def other(redis_url: str) -> AsyncIterator[Redis]:
 
 
 def client_for(fake: FakeKeyAPI, budget: RedisCreditBudget, **options: object) -> KeyAPI:
+    """A client of `fake` under `budget`; no pacing and near-zero retry waits unless given."""
+    defaults: dict[str, object] = {"qps": None, "retry_base_delay": 0.0, "retry_max_delay": 0.01}
     return KeyAPI(
         api_key=fake.api_key,
         base_url=fake.url,
-        qps=None,
         budget=budget,
-        retry_base_delay=0.0,
-        retry_max_delay=0.01,
-        **options,  # type: ignore[arg-type]
+        **{**defaults, **options},  # type: ignore[arg-type]
     )
 
 
@@ -162,7 +161,8 @@ async def test_a_5xx_at_the_end_of_a_shared_budget_is_retried_and_no_paid_page_i
 
     try:
         outcomes = await asyncio.gather(
-            *(pull(c, region) for c, region in zip(clients, regions)), return_exceptions=True
+            *(pull(c, region) for c, region in zip(clients, regions, strict=True)),
+            return_exceptions=True,
         )
     finally:
         for c in clients:

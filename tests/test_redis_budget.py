@@ -8,7 +8,9 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import msgspec
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
 
 from keyapi_async import (
@@ -23,6 +25,7 @@ from keyapi_async.redis import RedisCreditBudget, RedisRateLimiter
 from keyapi_async.redis._budget import POLL
 from keyapi_async.testing import FakeKeyAPI, Fault
 
+from .conftest import serve
 from .test_budget import PageFaults, answered, delivered_pages
 from .test_redis_client_wiring import _all_keys_and_values
 
@@ -274,3 +277,27 @@ async def test_the_402_flag_is_the_one_a_limiter_of_the_same_name_shares(
     with pytest.raises(InsufficientCreditsError, match="quota is not enough"):
         await limiter.acquire()
     assert await budget.spent() == 0  # nothing was sent
+
+
+async def test_a_402_that_echoes_the_key_shares_no_key_through_the_budget(redis: Redis) -> None:
+    key = "sk_live_ECHOED_402_BUDGET"
+
+    async def quota(request: web.Request) -> web.Response:
+        message = f"quota is not enough for {request.headers['Authorization']}"
+        body = msgspec.json.encode({"code": 402, "message": message, "data": None})
+        return web.Response(status=402, body=body, content_type="application/json")
+
+    budget = RedisCreditBudget(redis, max_credits=5)  # bound to the key's fingerprint
+    async with (
+        serve({"/v1/tiktok/influencer/list/analytics": quota}) as url,
+        KeyAPI(api_key=key, base_url=url, qps=None, budget=budget, max_retries=0) as client,
+    ):
+        with pytest.raises(InsufficientCreditsError):
+            await client.influencers.list(region="US")
+        with pytest.raises(InsufficientCreditsError, match="quota is not enough") as info:
+            await client.influencers.list(region="US")  # stopped by the flag, before sending
+    assert key not in str(info.value)
+    assert client.usage.requests == 1
+    stored = await _all_keys_and_values(redis)
+    assert any(b"quota is not enough" in item for item in stored), "the 402 was shared"
+    assert all(key.encode() not in item for item in stored)

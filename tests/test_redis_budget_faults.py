@@ -49,7 +49,7 @@ async def test_redis_killed_and_restarted_empty_mid_pull_fails_closed_then_recov
     redis_server: RedisServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="keyapi_async.redis")
+    caplog.set_level(logging.INFO, logger="keyapi_async")
     budget = RedisCreditBudget(redis, max_credits=40, name=PLAN, probe=0.05)
     async with client_for(fake, budget, qps=50, max_retries=0) as client:
         task = pull(client)

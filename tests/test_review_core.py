@@ -1,0 +1,81 @@
+"""Adversarial review of coalescing, the cache, with_options(), event hooks and retries.
+
+Each test here failed on main when it was written; it states the behaviour the SDK promises
+(issues #9, #11, #12) against real local servers (FakeKeyAPI, redis-server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from keyapi_async import KeyAPI, LocalCreditBudget
+from keyapi_async.testing import FakeKeyAPI
+
+from .conftest import MakeClient
+
+
+def some_ids(fake: FakeKeyAPI, n: int = 3) -> list[str]:
+    return [str(r["user_id"]) for r in fake.dataset.influencers[:n]]
+
+
+async def arrived(fake: FakeKeyAPI, n: int) -> None:
+    while len(fake.requests) < n:  # noqa: ASYNC110 - the fake has no event to wait on
+        await asyncio.sleep(0.002)
+
+
+class SettlesOverTheNetwork(LocalCreditBudget):
+    """A budget whose settle() is a round trip (as a shared, Redis-backed budget's is)."""
+
+    def __init__(self, max_credits: int) -> None:
+        super().__init__(max_credits)
+        self.settling = asyncio.Event()
+
+    async def settle(self, lease: None, *, sent: bool) -> None:
+        self.settling.set()
+        await asyncio.sleep(0.05)
+        await super().settle(lease, sent=sent)
+
+
+async def test_a_call_made_while_an_abandoned_request_unwinds_is_not_cancelled(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """A new caller must never receive a CancelledError nobody sent it: joining a shared
+    request that is being cancelled (its last waiter left) must start a fresh one instead."""
+    budget = SettlesOverTheNetwork(100)
+    client: KeyAPI = make_client(budget=budget)
+    fake.latency = 0.5
+    ids = some_ids(fake)
+    leaver = asyncio.ensure_future(client.influencers.detail(user_ids=ids))
+    await arrived(fake, 1)
+    leaver.cancel()  # the only waiter leaves: the shared request is cancelled...
+    await budget.settling.wait()  # ...and is unwinding (its lease settles over the network)
+    newcomer = asyncio.ensure_future(client.influencers.detail(user_ids=ids))
+    done = await asyncio.gather(leaver, newcomer, return_exceptions=True)
+    assert isinstance(done[0], asyncio.CancelledError)
+    assert not newcomer.cancelled(), "a caller nobody cancelled got CancelledError"
+    assert [d.user_id for d in done[1]] == ids  # type: ignore[union-attr]
+
+
+async def test_the_first_callers_edits_of_its_page_do_not_reach_the_followers(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """Each caller gets its own list: the leader's list is handed to it before the followers
+    copy theirs, so a leader that edits its page at once empties theirs."""
+    client = make_client()
+    fake.latency = 0.05
+
+    async def clears_its_page() -> int:
+        page = await client.influencers.list(region="US")
+        n = len(page.items)
+        page.items.clear()  # its own page, to do with as it likes
+        return n
+
+    async def reads_its_page() -> int:
+        page = await client.influencers.list(region="US")
+        return len(page.items)
+
+    mine, theirs = await asyncio.gather(clears_its_page(), reads_its_page())
+    assert len(fake.requests) == 1
+    assert client.usage.coalesced == 1
+    assert mine == 10
+    assert theirs == 10, "the follower's page was emptied by the leader's edit"

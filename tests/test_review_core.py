@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 
-from keyapi_async import KeyAPI, LocalCreditBudget
-from keyapi_async.testing import FakeKeyAPI
+import pytest
+from redis.asyncio import Redis
+
+from keyapi_async import APITimeoutError, AttemptDetails, KeyAPI, LocalCreditBudget
+from keyapi_async.redis import RedisCache
+from keyapi_async.testing import FakeKeyAPI, Fault
 
 from .conftest import MakeClient
 
@@ -79,3 +83,58 @@ async def test_the_first_callers_edits_of_its_page_do_not_reach_the_followers(
     assert client.usage.coalesced == 1
     assert mine == 10
     assert theirs == 10, "the follower's page was emptied by the leader's edit"
+
+
+async def test_a_cache_hit_under_the_fill_lock_is_seen_by_the_hooks(
+    fake: FakeKeyAPI, make_client: MakeClient, redis: Redis
+) -> None:
+    """Two clients on one RedisCache: the second waits in the fill lock and is served the
+    first one's answer. usage.cache_hits counts it; the hooks (and so the otel cache_hits
+    counter) must see it as a cache hit too."""
+    fake.latency = 0.2
+    seen: list[AttemptDetails] = []
+    buyer = make_client(cache=RedisCache(redis))
+    waiter = make_client(cache=RedisCache(redis), event_hooks=[seen.append])
+    ids = some_ids(fake)
+    await asyncio.gather(
+        buyer.influencers.detail(user_ids=ids), waiter.influencers.detail(user_ids=ids)
+    )
+    assert len(fake.requests) == 1
+    assert waiter.usage.cache_hits == 1
+    assert [(d.attempt, d.cache_hit) for d in seen] == [(0, True)]
+
+
+async def test_a_views_shorter_timeout_holds_when_it_joins_a_longer_call(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """with_options(timeout=) exists so a route can answer fast on a client a batch job uses;
+    a route call that joins the batch job's identical call in flight must still time out on
+    its own timeout, not wait for the batch job's."""
+    client = make_client(timeout=30.0)
+    route = client.with_options(timeout=0.2, max_retries=0)
+    fake.latency = 2.0
+    ids = some_ids(fake)
+    batch = asyncio.ensure_future(client.influencers.detail(user_ids=ids))
+    await arrived(fake, 1)
+    with pytest.raises(APITimeoutError):
+        await route.influencers.detail(user_ids=ids)
+    await batch
+
+
+async def test_a_views_max_retries_0_does_not_take_the_parents_retries_away(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """A batch call (4 retries) that joins a route view's identical call (no retry, short
+    timeout) must not fail with an error its own options would have retried."""
+    client = make_client(timeout=5.0, max_retries=4)
+    route = client.with_options(timeout=0.2, max_retries=0)
+    fake.stall = 3.0
+    fake.script(Fault.STALL)  # the first answer hangs half-way: the route's timeout fires
+    ids = some_ids(fake)
+    first = asyncio.ensure_future(route.influencers.detail(user_ids=ids))
+    await arrived(fake, 1)
+    batch = await asyncio.gather(client.influencers.detail(user_ids=ids), return_exceptions=True)
+    with pytest.raises(APITimeoutError):
+        await first
+    assert not isinstance(batch[0], BaseException), f"the batch call failed: {batch[0]!r}"
+    assert [d.user_id for d in batch[0]] == ids

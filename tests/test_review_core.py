@@ -11,7 +11,13 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from keyapi_async import APITimeoutError, AttemptDetails, KeyAPI, LocalCreditBudget
+from keyapi_async import (
+    APITimeoutError,
+    AttemptDetails,
+    CreditBudgetExceeded,
+    KeyAPI,
+    LocalCreditBudget,
+)
 from keyapi_async.redis import RedisCache
 from keyapi_async.testing import FakeKeyAPI, Fault
 
@@ -138,3 +144,37 @@ async def test_a_views_max_retries_0_does_not_take_the_parents_retries_away(
         await first
     assert not isinstance(batch[0], BaseException), f"the batch call failed: {batch[0]!r}"
     assert [d.user_id for d in batch[0]] == ids
+
+
+async def test_an_attempt_whose_retry_the_budget_refuses_is_seen_with_its_own_status(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """The attempt got a 500; the retry then found no credit. The hook must see the attempt
+    as it went (status 500, a ServerError, no wait), not as a CreditBudgetExceeded with no
+    status, which is what an otel span then records."""
+    seen: list[AttemptDetails] = []
+    client = make_client(max_credits=1, event_hooks=[seen.append])
+    fake.script(Fault.SERVER_ERROR)
+    with pytest.raises(CreditBudgetExceeded):
+        await client.influencers.list(region="US")
+    assert fake.requests[0].status == 500
+    assert [(d.attempt, d.status, type(d.error).__name__, d.wait) for d in seen] == [
+        (1, 500, "ServerError", None)
+    ]
+
+
+async def test_a_cancelled_attempt_that_was_sent_is_seen_by_the_hooks(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """A request that reached the server costs a credit even if its caller is cancelled; the
+    hooks (the otel keyapi.requests and keyapi.credits counters) must count it, or they read
+    below usage.requests and the bill."""
+    seen: list[AttemptDetails] = []
+    client = make_client(event_hooks=[seen.append])
+    fake.latency = 1.0
+    call = asyncio.ensure_future(client.influencers.list(region="US"))
+    await arrived(fake, 1)
+    call.cancel()
+    await asyncio.gather(call, return_exceptions=True)
+    assert client.usage.requests == len(fake.requests) == 1
+    assert sum(d.requests for d in seen) == client.usage.requests

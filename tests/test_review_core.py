@@ -7,6 +7,7 @@ Each test here failed on main when it was written; it states the behaviour the S
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -17,6 +18,7 @@ from keyapi_async import (
     CreditBudgetExceeded,
     KeyAPI,
     LocalCreditBudget,
+    SQLiteCache,
 )
 from keyapi_async.redis import RedisCache
 from keyapi_async.testing import FakeKeyAPI, Fault
@@ -31,6 +33,11 @@ def some_ids(fake: FakeKeyAPI, n: int = 3) -> list[str]:
 async def arrived(fake: FakeKeyAPI, n: int) -> None:
     while len(fake.requests) < n:  # noqa: ASYNC110 - the fake has no event to wait on
         await asyncio.sleep(0.002)
+
+
+def delete_everything_in(folder: Path) -> None:
+    for leftover in folder.iterdir():
+        leftover.unlink()
 
 
 class SettlesOverTheNetwork(LocalCreditBudget):
@@ -178,3 +185,22 @@ async def test_a_cancelled_attempt_that_was_sent_is_seen_by_the_hooks(
     await asyncio.gather(call, return_exceptions=True)
     assert client.usage.requests == len(fake.requests) == 1
     assert sum(d.requests for d in seen) == client.usage.requests
+
+
+async def test_a_deleted_sqlite_file_starts_the_cache_over_in_a_running_client(
+    fake: FakeKeyAPI, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """ "Delete the file to start over" (SQLiteCache, docs/saving-credits.md): a running
+    client must not keep serving, and filling, the deleted file through its open connection,
+    where no other process sharing the path can see what it stores."""
+    path = tmp_path / "cache.sqlite"
+    client = make_client(cache=SQLiteCache(path))
+    ids = some_ids(fake)
+    await client.influencers.detail(user_ids=ids)
+    delete_everything_in(tmp_path)  # the file and its -wal and -shm
+    await client.influencers.detail(user_ids=ids)
+    assert client.usage.cache_hits == 0, "served from a file that was deleted"
+    assert len(fake.requests) == 2
+    other = make_client(cache=SQLiteCache(path))
+    await other.influencers.detail(user_ids=ids)  # what the first client bought again is shared
+    assert len(fake.requests) == 2

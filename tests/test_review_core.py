@@ -16,8 +16,11 @@ from keyapi_async import (
     APITimeoutError,
     AttemptDetails,
     CreditBudgetExceeded,
+    InvalidParameterError,
     KeyAPI,
     LocalCreditBudget,
+    MemoryCache,
+    RateLimiter,
     SQLiteCache,
 )
 from keyapi_async.redis import RedisCache
@@ -204,3 +207,33 @@ async def test_a_deleted_sqlite_file_starts_the_cache_over_in_a_running_client(
     other = make_client(cache=SQLiteCache(path))
     await other.influencers.detail(user_ids=ids)  # what the first client bought again is shared
     assert len(fake.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("cache", MemoryCache), ("limiter", RateLimiter), ("budget", LocalCreditBudget)],
+)
+def test_a_class_where_an_instance_belongs_is_refused_by_name(option: str, value: type) -> None:
+    """KeyAPI(cache=MemoryCache) (no parentheses) passes the duck-type check, since a class has
+    the methods; then every call pays with a warning (cache), or fails with a bare TypeError
+    (limiter, budget), and aclose() raises TypeError. It must be an InvalidParameterError
+    naming the option, before anything is sent."""
+    with pytest.raises(InvalidParameterError) as info:
+        KeyAPI("sk_test_review", **{option: value})
+    assert info.value.parameter == option
+
+
+async def test_a_cache_whose_aclose_raises_does_not_fail_closing_the_client(
+    fake: FakeKeyAPI,
+) -> None:
+    """Every call into a cache is guarded ("never let the cache fail a call"), but aclose() is
+    not: a backend that fails to close turns the end of a successful `async with` into an
+    exception."""
+
+    class FailsToClose(MemoryCache):
+        async def aclose(self) -> None:
+            raise OSError("the backend could not close")
+
+    async with KeyAPI(fake.api_key, base_url=fake.url, qps=None, cache=FailsToClose()) as client:
+        await client.influencers.list(region="US")
+    assert client.usage.requests == 1

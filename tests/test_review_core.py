@@ -237,3 +237,22 @@ async def test_a_cache_whose_aclose_raises_does_not_fail_closing_the_client(
     async with KeyAPI(fake.api_key, base_url=fake.url, qps=None, cache=FailsToClose()) as client:
         await client.influencers.list(region="US")
     assert client.usage.requests == 1
+
+
+async def test_a_cached_call_that_joins_an_uncached_views_request_still_keeps_the_answer(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    """The coalescing key ignores the cache: a client call (cache miss, so it means to buy and
+    store) that joins a with_options(cache=None) view's identical request gets the answer but
+    never stores it, so the client's next identical call pays again for what it already got."""
+    client = make_client(cache=MemoryCache())
+    view = client.with_options(cache=None)
+    fake.latency = 0.1
+    ids = some_ids(fake)
+    uncached = asyncio.ensure_future(view.influencers.detail(user_ids=ids))
+    await arrived(fake, 1)
+    await asyncio.gather(uncached, client.influencers.detail(user_ids=ids))
+    assert client.usage.coalesced == 1
+    await client.influencers.detail(user_ids=ids)  # the client already bought this answer
+    assert len(fake.requests) == 1, "the answer the client received was not kept"
+    assert client.usage.cache_hits == 1

@@ -18,6 +18,7 @@ from keyapi_async import (
     CreditBudgetExceeded,
     InvalidParameterError,
     KeyAPI,
+    KeyAPIError,
     LocalCreditBudget,
     MemoryCache,
     RateLimiter,
@@ -276,3 +277,22 @@ async def test_an_answer_paid_for_by_a_caller_who_left_is_kept_in_the_cache(
     again = await client.influencers.detail(user_ids=ids)
     assert [d.user_id for d in again] == ids
     assert len(fake.requests) == 1, "the paid answer was thrown away and bought again"
+
+
+def wal_left(folder: Path) -> list[str]:
+    return sorted(f.name for f in folder.iterdir() if f.name.endswith(("-wal", "-shm")))
+
+
+async def test_closing_a_cache_none_view_closes_the_clients_cache(
+    fake: FakeKeyAPI, tmp_path: Path
+) -> None:
+    """ "The view owns nothing: closing it is closing this client", and closing the client
+    closes its cache. Closed through a with_options(cache=None) view, the client refuses to
+    send, but its SQLiteCache keeps its thread and open connection (the WAL files stay)."""
+    client = KeyAPI(fake.api_key, base_url=fake.url, qps=None, cache=SQLiteCache(tmp_path / "c"))
+    await client.influencers.list(region="US")
+    assert wal_left(tmp_path) == ["c-shm", "c-wal"]  # the connection is open
+    await client.with_options(cache=None).aclose()
+    with pytest.raises(KeyAPIError, match="closed"):
+        await client.influencers.list(region="US")
+    assert wal_left(tmp_path) == [], "the client's cache was left open"

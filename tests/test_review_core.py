@@ -296,3 +296,16 @@ async def test_closing_a_cache_none_view_closes_the_clients_cache(
     with pytest.raises(KeyAPIError, match="closed"):
         await client.influencers.list(region="US")
     assert wal_left(tmp_path) == [], "the client's cache was left open"
+
+
+def test_an_async_hook_is_refused_by_name() -> None:
+    """A hook is a plain function, called without await. An `async def` hook passes the
+    callable() check, then never runs: each attempt makes a coroutine nobody awaits (a
+    RuntimeWarning at collection). It must be refused, naming event_hooks."""
+
+    async def hook(details: AttemptDetails) -> None:
+        return None
+
+    with pytest.raises(InvalidParameterError) as info:
+        KeyAPI("sk_test_review", event_hooks=[hook])
+    assert info.value.parameter == "event_hooks"

@@ -309,3 +309,29 @@ def test_an_async_hook_is_refused_by_name() -> None:
     with pytest.raises(InvalidParameterError) as info:
         KeyAPI("sk_test_review", event_hooks=[hook])
     assert info.value.parameter == "event_hooks"
+
+
+class SlowToWrite(RedisCache):
+    """A RedisCache whose writes take a while (a Redis latency spike, a big answer)."""
+
+    async def set(self, key: str, value: bytes, *, ttl: float) -> None:
+        await asyncio.sleep(0.3)
+        await super().set(key, value, ttl=ttl)
+
+
+async def test_the_fill_lock_is_held_until_the_answer_is_stored(
+    fake: FakeKeyAPI, make_client: MakeClient, redis: Redis
+) -> None:
+    """Two clients (two processes, in effect) on one RedisCache ask for the same uncached
+    answer: it must be bought once. The client stores the answer only after leaving the fill
+    lock, so a waiter that polls in between finds no value and a free lock, and buys it again.
+    (Seen without the slow write too: 4 real processes, 10 answers, 20 bought.)"""
+    fake.latency = 0.1
+    first = make_client(cache=SlowToWrite(redis))
+    second = make_client(cache=SlowToWrite(redis))
+    ids = some_ids(fake)
+    await asyncio.gather(
+        first.influencers.detail(user_ids=ids), second.influencers.detail(user_ids=ids)
+    )
+    assert len(fake.requests) == 1, "bought twice: the lock was free before the value was there"
+    assert first.usage.requests + second.usage.requests == 1

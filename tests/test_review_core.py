@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -214,13 +215,14 @@ async def test_a_deleted_sqlite_file_starts_the_cache_over_in_a_running_client(
     ("option", "value"),
     [("cache", MemoryCache), ("limiter", RateLimiter), ("budget", LocalCreditBudget)],
 )
-def test_a_class_where_an_instance_belongs_is_refused_by_name(option: str, value: type) -> None:
+def test_a_class_where_an_instance_belongs_is_refused_by_name(option: str, value: Any) -> None:
     """KeyAPI(cache=MemoryCache) (no parentheses) passes the duck-type check, since a class has
     the methods; then every call pays with a warning (cache), or fails with a bare TypeError
     (limiter, budget), and aclose() raises TypeError. It must be an InvalidParameterError
     naming the option, before anything is sent."""
+    options: dict[str, Any] = {option: value}
     with pytest.raises(InvalidParameterError) as info:
-        KeyAPI("sk_test_review", **{option: value})
+        KeyAPI("sk_test_review", **options)
     assert info.value.parameter == option
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._budget import CallLease, CreditBudget
-from ._coalesce import InFlight
+from ._coalesce import InFlight, mark_sent
 from ._errors import KeyAPIError
 from ._hooks import CallTrace
 from ._limiter import Limiter
@@ -20,6 +20,7 @@ class Shared:
 
     __slots__ = (
         "budget",
+        "caches",
         "closed",
         "fingerprint",
         "in_flight",
@@ -44,6 +45,7 @@ class Shared:
         self.budget = budget
         self.usage = Usage()
         self.in_flight = InFlight()
+        self.caches: list[Any] = []  # the client's and its views': closed with the client
         self.closed = False
         # Optional pacing hooks (RateLimiter's, or any limiter's with the same methods), looked up
         # once: with them acquire() returns the start time on the loop's clock.
@@ -87,6 +89,7 @@ class OutgoingRequest:
             self._lease.sent = True
         if self._trace is not None:
             self._trace.sent += 1
+        mark_sent()
         if shared.slip is not None:
             # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
             # the later ones must not catch up with it in the server's window.

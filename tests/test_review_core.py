@@ -114,9 +114,9 @@ async def test_a_cache_hit_under_the_fill_lock_is_seen_by_the_hooks(
     buyer = make_client(cache=RedisCache(redis))
     waiter = make_client(cache=RedisCache(redis), event_hooks=[seen.append])
     ids = some_ids(fake)
-    await asyncio.gather(
-        buyer.influencers.detail(user_ids=ids), waiter.influencers.detail(user_ids=ids)
-    )
+    buying = asyncio.ensure_future(buyer.influencers.detail(user_ids=ids))
+    await arrived(fake, 1)  # the buyer holds the lock: the waiter must wait in it
+    await asyncio.gather(buying, waiter.influencers.detail(user_ids=ids))
     assert len(fake.requests) == 1
     assert waiter.usage.cache_hits == 1
     assert [(d.attempt, d.cache_hit) for d in seen] == [(0, True)]

@@ -266,7 +266,6 @@ class KeyAPI:
         shared = self._shared
         shared.closed = True
         try:
-            await shared.in_flight.aclose()
             await shared.transport.aclose()
         finally:
             for cache in shared.caches:
@@ -292,27 +291,23 @@ class KeyAPI:
         # Calls share a request only if they would make the same one: the same query, and the
         # same options (a view's timeout and retries are its own).
         same = (endpoint.path, self._retry, self._timeout.total, self._refresh)
-        records, request_id, body, kept_in = await shared.in_flight.join(
-            (*same, *sorted(query.items())),
-            lambda: self._request_kept(endpoint, query, key),
-            self._count_coalesced,
-            keep_when_sent=key is not None,
+        (records, request_id, body, kept_in), shared_answer = await shared.in_flight.join(
+            (*same, *sorted(query.items())), lambda: self._request_kept(endpoint, query, key)
         )
-        if key is not None and cache is not None and kept_in is not cache and body:
-            # Shared from a call that keeps its answers elsewhere (or nowhere): keep it here too.
-            await store(cache, key, body, ttl_of(cache, endpoint.name))
+        if shared_answer:
+            shared.usage.coalesced += 1
+            if key is not None and cache is not None and kept_in is not cache and body:
+                # From a call that keeps its answers elsewhere (or nowhere): keep it here too.
+                await store(cache, key, body, ttl_of(cache, endpoint.name))
         # Each caller gets its own list: one caller's edits must not show in another's.
         return list(records), request_id
 
     async def _request_kept(
         self, endpoint: Endpoint[T], query: dict[str, str], key: str | None
     ) -> tuple[list[T], str | None, bytes, ResponseCache | None]:
-        """The shared task: the answer, and the cache it was kept in (for the followers)."""
+        """The answer, and the cache it was kept in (for the callers who shared it)."""
         bought = await self._request_filling_cache(endpoint, query, key)
         return (*bought, self._cache if key is not None else None)
-
-    def _count_coalesced(self) -> None:
-        self._shared.usage.coalesced += 1
 
     async def _cached(
         self, cache: ResponseCache, endpoint: Endpoint[T], query: dict[str, str], key: str

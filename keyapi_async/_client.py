@@ -69,7 +69,8 @@ class KeyAPI:
     Args:
         api_key: Sent only in the Authorization header, only to the base URL's origin. Unset:
             read from the environment variable KEYAPI_API_KEY, else KEYAPI_TOKEN.
-        base_url: Unset: KEYAPI_BASE_URL, else KEYAPI_API_BASE_URL, else https://api.keyapi.ai.
+        base_url: Unset: KEYAPI_BASE_URL, else KEYAPI_API_BASE_URL (the provider's tooling's
+            name; ours wins, being set for this SDK alone), else https://api.keyapi.ai.
             Plain http:// is refused off loopback unless `allow_insecure_http=True`.
         qps: At most this many requests start in any sliding second (the server's count);
             None switches pacing off. After a 429 the pace adapts down, then probes back up.
@@ -91,7 +92,9 @@ class KeyAPI:
             and every cache hit (keyapi_async.otel.tracing() makes them OpenTelemetry spans).
         cache: A ResponseCache (MemoryCache, SQLiteCache, keyapi_async.redis.RedisCache): answers
             it holds cost no request (`usage.cache_hits`). Closed with the client.
-        session: An aiohttp.ClientSession to borrow; the client then does not close it.
+        session: An aiohttp.ClientSession to borrow; the client then does not close it. Its
+            requests are counted when their limiter slot comes (not when connected), and its
+            own middlewares are not applied to the client's requests.
         allow_insecure_http: Allow plain http:// to a host that is not loopback.
     """
 

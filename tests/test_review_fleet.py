@@ -1,0 +1,89 @@
+"""Adversarial review of the shared-plan features (issue 10): each test states a promise that
+the lead branch breaks, against a real redis-server, FakeKeyAPI and real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from keyapi_async.redis import RedisCreditBudget
+from tests.redis_server import RedisServer
+
+PLAN = "review-plan"
+
+
+class LossyLink:
+    """A real TCP hop in front of Redis. While `lose_answers` is set, commands still reach
+    Redis and run, but its replies are dropped: a network that loses answers, not requests."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.lose_answers = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.url = f"redis://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/0"
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.ensure_future(self._relay(reader, writer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, lossy: bool) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await src.read(65536):
+                    if not (lossy and self.lose_answers):
+                        dst.write(data)
+                        await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer, False), pipe(up_reader, writer, True))
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+
+@pytest.fixture
+async def lossy(redis_server: RedisServer) -> AsyncIterator[LossyLink]:
+    redis_server.start()
+    link = LossyLink(redis_server.port)
+    await link.start()
+    yield link
+    await link.close()
+
+
+async def test_a_settlement_whose_answer_was_lost_is_not_counted_twice(
+    lossy: LossyLink, redis: Redis
+) -> None:
+    """A settle that ran in Redis but whose answer was lost is sent again with the next step
+    (the budget keeps it pending). One request sent must count once: `spent` is what the server
+    billed, and an over-count stops the fleet early."""
+    client = Redis.from_url(lossy.url)
+    budget = RedisCreditBudget(client, max_credits=5, name=PLAN, timeout=0.3, probe=0.05)
+    try:
+        await budget.settle(await budget.reserve(retry=False), sent=False)  # scripts loaded
+        lease = await budget.reserve(retry=False)
+        lossy.lose_answers = True
+        await asyncio.wait_for(budget.settle(lease, sent=True), 5)  # ran; its answer is lost
+        lossy.lose_answers = False
+        await asyncio.sleep(0.1)  # past `probe`: the next step gets through
+        assert await budget.in_flight() == 0
+        assert await budget.spent() == 1  # one request was sent: lead counts 2
+        assert await budget.remaining() == 4
+    finally:
+        await client.aclose()

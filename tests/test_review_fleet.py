@@ -87,3 +87,43 @@ async def test_a_settlement_whose_answer_was_lost_is_not_counted_twice(
         assert await budget.remaining() == 4
     finally:
         await client.aclose()
+
+
+async def granted(budget: RedisCreditBudget, tries: int) -> list[str]:
+    """The leases `budget` grants to `tries` new calls, one after another; a call still waiting
+    after 0.5 s (credits kept for calls in flight) is not granted."""
+    leases = []
+    for _ in range(tries):
+        try:
+            leases.append(await asyncio.wait_for(budget.reserve(retry=False), 0.5))
+        except asyncio.TimeoutError:
+            break
+    return leases
+
+
+async def test_redis_restarted_empty_never_lets_the_fleet_send_more_than_the_budget(
+    redis: Redis, redis_url: str, redis_server: RedisServer
+) -> None:
+    """docs/fleet.md: "If Redis loses the count ... each running process ... registers its
+    leases in flight again, so a restart never hands the budget out twice." But a process only
+    registers them at its next step: until then, another process that rejoins first is granted
+    the credits those requests in flight already hold."""
+    other = Redis.from_url(redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    a = RedisCreditBudget(redis, max_credits=3, name=PLAN, probe=0.05)
+    b = RedisCreditBudget(other, max_credits=3, name=PLAN, probe=0.05)
+    try:
+        in_flight = await granted(b, 3)  # B's slow requests, sent, answers not in yet
+        assert len(in_flight) == 2  # the third credit is kept for their retries
+        assert await a.spent() == 0  # A has seen this life of the state
+        redis_server.stop()
+        redis_server.start()  # empty
+        await asyncio.sleep(0.1)  # past `probe`
+        mine = await granted(a, 3)
+        for lease in in_flight:
+            await b.settle(lease, sent=True)  # B's answers come in: 2 requests were sent
+        for lease in mine:
+            await a.settle(lease, sent=True)
+        sent = len(in_flight) + len(mine)
+        assert sent <= 3, f"{sent} requests sent on a budget of 3 (A was granted {len(mine)})"
+    finally:
+        await other.aclose()

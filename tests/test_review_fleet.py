@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from keyapi_async.redis import RedisCreditBudget
+from keyapi_async.testing import FakeKeyAPI
 from tests.redis_server import RedisServer
 
 PLAN = "review-plan"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class LossyLink:
@@ -127,3 +138,60 @@ async def test_redis_restarted_empty_never_lets_the_fleet_send_more_than_the_bud
         assert sent <= 3, f"{sent} requests sent on a budget of 3 (A was granted {len(mine)})"
     finally:
         await other.aclose()
+
+
+def _arq_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "arq", "examples.fleet.worker.WorkerSettings"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_arq_worker_stopped_mid_job_throws_no_paid_page_away(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """docs/fleet.md: "a job that arq runs again (its worker died mid-job) finds the file and
+    buys nothing". A worker stopped by SIGTERM (every deploy) has its job cancelled; arq runs it
+    again on another worker, which buys every page again: the first worker's pages are
+    thrown away, paid for twice."""
+    pytest.importorskip("arq")
+    redis_server.start()
+    with SyncRedis.from_url(redis_server.url) as r:
+        r.flushdb()
+    out = tmp_path / "out"
+    with FakeKeyAPI(influencers=300, latency=0.3) as server:
+        creator = "6957241711463656669"  # 60 videos: 7 pages, one at a time
+        expected = len(server.dataset.videos(creator))
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_server.url, "FLEET_PLAN": "review-arq", "FLEET_QPS": "50",
+            "FLEET_MAX_CREDITS": "100", "FLEET_OUT": str(out),
+            "KEYAPI_API_KEY": server.api_key, "KEYAPI_BASE_URL": server.url,
+        }  # fmt: skip
+        first = _arq_worker(env, tmp_path / "first.log")
+        producer = subprocess.Popen(
+            [sys.executable, "-m", "examples.fleet.producer", creator, "--timeout", "60"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        second = None
+        try:
+            deadline = time.monotonic() + 30
+            while len(server.requests) < 3:  # another process's progress: polled
+                assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()
+                time.sleep(0.01)
+            first.send_signal(signal.SIGTERM)  # a deploy: arq cancels the job, runs it again
+            assert first.wait(timeout=30) == 0
+            second = _arq_worker(env, tmp_path / "second.log")
+            summary, err = producer.communicate(timeout=60)
+            assert producer.returncode == 0, err.decode()
+        finally:
+            for proc in (first, second, producer):
+                if proc is not None and proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(timeout=30)
+        pages = Counter(r.params["page_num"] for r in server.requests)
+    assert json.loads(summary)["stored"] == {creator: expected}
+    assert len((out / f"{creator}.jsonl").read_bytes().splitlines()) == expected
+    assert max(pages.values()) == 1, f"pages bought more than once: {pages}"

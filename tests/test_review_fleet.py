@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -19,8 +20,17 @@ import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from keyapi_async import (
+    APIConnectionError,
+    AuthenticationError,
+    CreditBudgetExceeded,
+    InsufficientCreditsError,
+    InvalidParameterError,
+    KeyAPIError,
+    ServerError,
+)
 from keyapi_async.redis import RedisCreditBudget
-from keyapi_async.testing import FakeKeyAPI
+from keyapi_async.testing import FakeKeyAPI, Fault
 from tests.redis_server import RedisServer
 
 PLAN = "review-plan"
@@ -195,3 +205,56 @@ def test_an_arq_worker_stopped_mid_job_throws_no_paid_page_away(
     assert json.loads(summary)["stored"] == {creator: expected}
     assert len((out / f"{creator}.jsonl").read_bytes().splitlines()) == expected
     assert max(pages.values()) == 1, f"pages bought more than once: {pages}"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InsufficientCreditsError("credits exhausted", status_code=402, request_id="r1"),
+        ServerError("upstream down", status_code=503, retry_after=2.0),
+        AuthenticationError("bad key", status_code=401),
+        CreditBudgetExceeded(5),
+        APIConnectionError("refused", retryable=False),
+        InvalidParameterError("page_size", "must be 1 to 100"),
+    ],
+    ids=type,
+)
+def test_errors_cross_a_process_boundary_intact(error: KeyAPIError) -> None:
+    """arq (the fleet example), multiprocessing and concurrent.futures pickle a job's exception
+    to hand it to another process: it must come back as the same error, message and fields."""
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is type(error)
+    assert str(back) == str(error)
+    assert vars(back) == vars(error)
+    assert back.retryable == error.retryable
+
+
+@pytest.mark.slow
+def test_the_arq_producer_reports_the_error_a_creator_failed_with(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A 402 ends a creator's job: the producer's summary must say InsufficientCreditsError
+    (what the operator acts on: top up), not arq's DeserializationError."""
+    pytest.importorskip("arq")
+    redis_server.start()
+    with SyncRedis.from_url(redis_server.url) as r:
+        r.flushdb()
+    with FakeKeyAPI(influencers=300, fault_rates={Fault.NO_CREDITS: 1.0}) as server:
+        creator = "6957241711463656669"
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_server.url, "FLEET_PLAN": "review-402", "FLEET_QPS": "50",
+            "FLEET_MAX_CREDITS": "100", "FLEET_OUT": str(tmp_path / "out"),
+            "KEYAPI_API_KEY": server.api_key, "KEYAPI_BASE_URL": server.url,
+        }  # fmt: skip
+        worker = _arq_worker(env, tmp_path / "worker.log")
+        try:
+            producer = subprocess.run(
+                [sys.executable, "-m", "examples.fleet.producer", creator, "--timeout", "30"],
+                cwd=ROOT, env=env, capture_output=True, timeout=60,
+            )  # fmt: skip
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+    assert producer.returncode == 0, producer.stderr.decode()
+    assert json.loads(producer.stdout)["failed"] == {creator: "InsufficientCreditsError"}

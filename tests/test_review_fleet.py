@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,14 @@ from keyapi_async import (
     CreditBudgetExceeded,
     InsufficientCreditsError,
     InvalidParameterError,
+    KeyAPI,
     KeyAPIError,
     ServerError,
 )
-from keyapi_async.redis import RedisCreditBudget
+from keyapi_async.redis import RedisCache, RedisCreditBudget, RedisRateLimiter
 from keyapi_async.testing import FakeKeyAPI, Fault
 from tests.redis_server import RedisServer
+from tests.test_redis_limiter import until
 
 PLAN = "review-plan"
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,3 +260,44 @@ def test_the_arq_producer_reports_the_error_a_creator_failed_with(
             worker.wait(timeout=30)
     assert producer.returncode == 0, producer.stderr.decode()
     assert json.loads(producer.stdout)["failed"] == {creator: "InsufficientCreditsError"}
+
+
+@pytest.mark.slow
+async def test_a_fill_lock_holder_queued_at_the_limiter_keeps_its_lock(
+    fake: FakeKeyAPI, redis: Redis, redis_url: str
+) -> None:
+    """RedisCache: "When two processes miss the same answer at the same time, the first takes a
+    short lock and buys it; the others poll for its value and use it." The lock is taken before
+    the holder waits for the limiter: behind its own process's queue of calls, longer than
+    lock_timeout, it expires while its holder is alive and still queued, and the other process
+    buys the same page too (a page bought twice, one of them for nothing)."""
+    connections = [Redis.from_url(redis_url) for _ in range(2)]  # two processes' own
+    clients = [
+        KeyAPI(
+            api_key=fake.api_key, base_url=fake.url,
+            limiter=RedisRateLimiter(c, qps=5, name=PLAN),
+            cache=RedisCache(c, name=PLAN, lock_timeout=1.0),
+        )
+        for c in connections
+    ]  # fmt: skip
+    first, second = clients
+
+    def pages(client: KeyAPI, start: int, count: int) -> Awaitable[object]:
+        return client.influencers.list(
+            region="US", page_size=1, start_page=start, max_pages=count, concurrency=15
+        ).collect()
+
+    try:
+        backlog = asyncio.ensure_future(pages(first, 1, 15))  # 15 calls: 3 s at the plan's pace
+        await until(lambda: len(fake.requests) >= 1)
+        mine = asyncio.ensure_future(pages(first, 200, 1))  # takes the lock, queues behind them
+        await asyncio.sleep(0.2)
+        await pages(second, 200, 1)  # another process wants the same page
+        await asyncio.gather(backlog, mine)
+    finally:
+        for client in clients:
+            await client.aclose()
+        for c in connections:
+            await c.aclose()
+    bought = [r for r in fake.requests if r.params.get("page_num") == "200"]
+    assert len(bought) == 1, f"page 200 bought {len(bought)} times"

@@ -45,9 +45,24 @@ __all__ = [
 
 
 class KeyAPIError(Exception):
-    """Base of every error raised by keyapi_async."""
+    """Base of every error raised by keyapi_async.
+
+    Errors pickle whole (message, status, code, request_id, ...), so they cross process
+    boundaries intact: arq, multiprocessing and concurrent.futures results.
+    """
 
     retryable: bool = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default, cls(*args), cannot call constructors with keyword-only or other arguments.
+        return (_rebuilt, (type(self), self.args, self.__dict__.copy()))
+
+
+def _rebuilt(cls: type[KeyAPIError], args: tuple[Any, ...], state: dict[str, Any]) -> KeyAPIError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class APIStatusError(KeyAPIError):

@@ -218,9 +218,11 @@ async def test_an_unnamed_budget_is_scoped_by_the_key_and_never_stores_it(
     assert page.items
     assert await budget.spent() == 1
     digest = hashlib.sha256(b"keyapi-async key\x00" + fake.api_key.encode()).hexdigest()[:32]
-    names = [k.decode() async for k in redis.scan_iter("*")]
-    assert names == [f"keyapi:{{key-{digest}}}:budget"]  # leases gone once settled
-    assert 0 < await redis.pttl(names[0]) <= 600_000  # forgotten a while after its last use
+    names = sorted([k.decode() async for k in redis.scan_iter("*")])
+    base = f"keyapi:{{key-{digest}}}"
+    assert names == [f"{base}:budget", f"{base}:settled"]  # leases gone once settled
+    for name in names:
+        assert 0 < await redis.pttl(name) <= 600_000  # forgotten a while after its last use
     stored = await _all_keys_and_values(redis)
     assert all(fake.api_key.encode() not in item for item in stored)
     assert fake.api_key not in repr(budget)

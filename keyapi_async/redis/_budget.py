@@ -255,7 +255,10 @@ class RedisCreditBudget:
             len(live), *live, *(int(x) if isinstance(x, bool) else x for x in tail),
         ]  # fmt: skip
         reply: list[Any] = await self._outage.call(
-            script(keys=[keys.budget, keys.leases, keys.expired, keys.stop], args=args)
+            script(
+                keys=[keys.budget, keys.leases, keys.expired, keys.stop, keys.settled],
+                args=args,
+            )
         )
         epoch = reply[1]
         self._epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)

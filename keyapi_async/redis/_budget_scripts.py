@@ -2,7 +2,8 @@
 
 KEYS: budget hash (`spent`, `epoch`, `base`), leases sorted set (lease id -> deadline, µs of
 Redis `TIME`), expired sorted set (leases counted as spent when their deadline passed, by
-when), stop flag (the 402 flag, shared with RedisRateLimiter of the same name).
+when), stop flag (the 402 flag, shared with RedisRateLimiter of the same name), settled sorted
+set (leases settled, by when: a settlement sent again because its answer was lost is a no-op).
 
 Every step first reaps the leases past their deadline: each counts as spent (its process may
 have sent it and died), and is remembered in `expired` so that a live process settling it later
@@ -60,10 +61,11 @@ for _, id in ipairs(dead) do
 end
 spent = spent + #dead
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('(%.0f', now - keep * 1000))
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', string.format('(%.0f', now - keep * 1000))
 local function save()
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'spent', string.format('%.0f', spent),
              'base', string.format('%.0f', seed))
-  for i = 1, 3 do
+  for _, i in ipairs({1, 2, 3, 5}) do
     redis.call('PEXPIRE', KEYS[i], keep)
   end
 end
@@ -101,15 +103,19 @@ return {verdict, epoch, spent, held}
 SETTLE = (
     _PRELUDE
     + """
+local stamp = string.format('%.0f', now)
 for i = op, #ARGV, 2 do
   local sent = ARGV[i + 1] == '1'
-  if redis.call('ZREM', KEYS[2], ARGV[i]) == 1 then
+  if redis.call('ZSCORE', KEYS[5], ARGV[i]) then
+    -- settled before: this is the same settlement again (its answer was lost on the way back)
+  elseif redis.call('ZREM', KEYS[2], ARGV[i]) == 1 then
     if sent then spent = spent + 1 end
   elseif redis.call('ZREM', KEYS[3], ARGV[i]) == 1 then
     if not sent then spent = spent - 1 end
   elseif sent then
     spent = spent + 1
   end
+  redis.call('ZADD', KEYS[5], stamp, ARGV[i])
 end
 save()
 return {1, epoch, spent, redis.call('ZCARD', KEYS[2])}

@@ -37,7 +37,7 @@ class PlanKeys:
     """The keys of one plan. The `{...}` hash tag puts them all in one Redis Cluster slot, which
     a multi-key script needs."""
 
-    __slots__ = ("budget", "expired", "leases", "pace", "starts", "stop")
+    __slots__ = ("budget", "expired", "leases", "pace", "settled", "starts", "stop")
 
     def __init__(self, scope: str) -> None:
         base = f"keyapi:{{{scope}}}"
@@ -47,6 +47,7 @@ class PlanKeys:
         self.budget = f"{base}:budget"  # hash: spent, epoch (see _budget_scripts)
         self.leases = f"{base}:leases"  # sorted set: lease id -> deadline
         self.expired = f"{base}:expired"  # sorted set: leases counted as spent at expiry
+        self.settled = f"{base}:settled"  # sorted set: leases settled, by when (repeats ignored)
 
     @classmethod
     def for_key(cls, fingerprint: str) -> PlanKeys:

@@ -28,7 +28,7 @@ from ._errors import (
 from ._fanout import FanOut
 from ._limiter import RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
-from ._pagination import Page, Paginator, PagingPlan
+from ._pagination import Page, PageStream, Paginator, PagingPlan
 from ._params import (
     InfluencerSortField,
     RankField,
@@ -37,7 +37,8 @@ from ._params import (
     SortType,
     VideoSortField,
 )
-from ._resources import Influencers
+from ._resources import MAX_CONCURRENCY, MAX_PAGE_SIZE, PAGING_OPTIONS, Influencers
+from ._retry import set_testing
 from ._transport import Limiter
 from ._version import __version__
 
@@ -53,8 +54,15 @@ __all__ = [
     "Paginator",
     "Page",
     "PagingPlan",
+    "PageStream",
     "FanOut",
     "DetailStream",
+    # limits and options (what the command line states in its help)
+    "MAX_PAGE_SIZE",
+    "MAX_CONCURRENCY",
+    "PAGING_OPTIONS",
+    # test suites: retries without waiting (also in keyapi_async.testing)
+    "set_testing",
     # models
     "Influencer",
     "InfluencerDetail",

@@ -8,11 +8,11 @@ _options), so an endpoint added to the SDK is one line here.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from .. import __version__
-from .._resources import DETAIL_CONCURRENCY, MAX_CONCURRENCY, MAX_PAGE_SIZE
+from .. import MAX_CONCURRENCY, MAX_PAGE_SIZE, Influencers, KeyAPI, __version__
 from ._errors import PROG, UsageError
 from ._options import Param, Signature, signature_of
 from ._output import FORMATS
@@ -27,6 +27,14 @@ COMMANDS: dict[str, str] = {
     "ranking": "ranking",
     "livestreams": "livestreams",
 }
+
+
+def sdk_default(func: Callable[..., Any], name: str) -> str:
+    """The default of `func`'s parameter `name`, as the help shows it: the signature is the
+    only place a default is stated."""
+    value = inspect.signature(func).parameters[name].default
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
 
 _PAGING_HELP = {
     "limit": "stop after N records (no page is bought that they do not need)",
@@ -138,8 +146,8 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--qps",
         metavar="X",
         default=default(None),
-        help="requests started per second at most (default 10; 0: no pacing; "
-        "the sandbox default is no pacing)",
+        help=f"requests started per second at most (default {sdk_default(KeyAPI, 'qps')}; "
+        "0: no pacing; the sandbox default is no pacing)",
     )
     client.add_argument(
         "--max-credits",
@@ -151,13 +159,14 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--max-retries",
         metavar="N",
         default=default(None),
-        help="retries of a failed request (429, 5xx, network) after the first try (default 4)",
+        help="retries of a failed request (429, 5xx, network) after the first try "
+        f"(default {sdk_default(KeyAPI, 'max_retries')})",
     )
     client.add_argument(
         "--timeout",
         metavar="SECONDS",
         default=default(None),
-        help="seconds for one whole attempt (default 30)",
+        help=f"seconds for one whole attempt (default {sdk_default(KeyAPI, 'timeout')})",
     )
 
 
@@ -199,13 +208,13 @@ def _add_command(commands: Any, name: str, signature: Signature) -> None:
         paging.add_argument(
             "--batch-size",
             metavar="N",
-            default="20",
+            default=sdk_default(KeyAPI, "detail_batch_size"),
             help="IDs per request, 1..100 (default %(default)s); a batch is the unit of --resume",
         )
         paging.add_argument(
             "--concurrency",
             metavar="N",
-            default=str(DETAIL_CONCURRENCY),
+            default=sdk_default(Influencers.detail_stream, "concurrency"),
             help=f"requests in flight at once, 1..{MAX_CONCURRENCY} (default %(default)s)",
         )
     _add_common(sub, top=False)

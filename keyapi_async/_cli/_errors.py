@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .._errors import (
+from .. import (
     AuthenticationError,
     BadRequestError,
     CreditBudgetExceeded,

@@ -1,8 +1,9 @@
 """What a command fetches, page by page: a paginated endpoint, or detail's ID batches.
 
 A job validates everything when it is made (through the SDK, so the SDK's messages name the
-parameter), before anything is sent. It then fetches page `n` on demand, and decides for each
-delivered page what is written and whether it was the last.
+parameter), before anything is sent. `pages(first, written)` then streams its pages through the
+SDK's own streams (`Paginator.pages()`, `DetailStream.pages()`), from page `first` when resuming;
+`stop()` is their graceful stop and `reached_end` their end-of-list verdict.
 """
 
 from __future__ import annotations
@@ -11,21 +12,16 @@ import csv
 import enum
 import hashlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 
-from .. import _params as p
-from .._client import KeyAPI
-from .._errors import InvalidParameterError
-from .._resources import MAX_CONCURRENCY
+from .. import DetailStream, InvalidParameterError, KeyAPI, Page, PageStream
 from ._options import Signature
 
 __all__ = ["DetailJob", "Job", "PagedJob", "read_ids_file"]
-
-Fetched = tuple[list[Any], "str | None"]
 
 
 class Job(Protocol):
@@ -33,14 +29,22 @@ class Job(Protocol):
     model: type[Any]
     first_page: int
     last_page: int
-    concurrency: int
     total: int | None  # records expected at most, when known (for the progress line)
 
-    async def fetch(self, page_num: int) -> Fetched: ...
-
-    def accept(self, page_num: int, items: list[Any], written: int) -> tuple[list[Any], bool]:
-        """(records to write, whether this page ends the run), given `written` so far."""
+    def pages(self, first: int, written: int) -> AsyncIterator[Page[Any]]:
+        """The pages from `first` on, `written` records being on disk already."""
         ...
+
+    def accept(self, page: Page[Any]) -> tuple[list[Any], bool]:
+        """(records to write, whether this page ends the run)."""
+        ...
+
+    @property
+    def reached_end(self) -> bool: ...
+
+    def stop(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
     def resumed(self, output: Path, fmt: str) -> None:
         """Called when resuming: the output holds what earlier runs wrote."""
@@ -55,7 +59,7 @@ def _plain(value: Any) -> Any:
 
 
 class PagedJob:
-    """A paginated endpoint: page n is one request, through the SDK's paginator."""
+    """A paginated endpoint, through the SDK's paginator and its page stream."""
 
     def __init__(
         self,
@@ -66,15 +70,16 @@ class PagedJob:
         paging: Mapping[str, Any],
     ) -> None:
         self._method = getattr(client.influencers, signature.method)
+        self._paging = dict(paging)
         pager = self._method(**query, **paging)  # validates every argument; sends nothing
         plan = pager.plan  # the SDK's resolved page range: ceiling, max_pages, limit
         self._query = dict(query)
+        self._stream: PageStream[Any] | None = None
         self.model = signature.model
         self.page_size = plan.page_size
         self.first_page = plan.start_page
         self.last_page = plan.last_page
         self.limit: int | None = plan.limit
-        self.concurrency = plan.concurrency
         self.total = plan.limit
         self.identity = {
             "endpoint": f"{group} {signature.method}",
@@ -85,18 +90,32 @@ class PagedJob:
             "limit": plan.limit,
         }
 
-    async def fetch(self, page_num: int) -> Fetched:
-        page = await self._method(**self._query, page_size=self.page_size, start_page=page_num)
-        return page.items, page.request_id
+    def pages(self, first: int, written: int) -> PageStream[Any]:
+        # Resuming is a new paginator from page `first` over what is left: the same last page.
+        paging = {
+            **self._paging,
+            "start_page": first,
+            "max_pages": self.last_page - first + 1,
+            "limit": None if self.limit is None else self.limit - written,
+        }
+        self._stream = self._method(**self._query, **paging).pages()
+        return self._stream
 
-    def accept(self, page_num: int, items: list[Any], written: int) -> tuple[list[Any], bool]:
-        # The SDK's rule: a list ends at a page shorter than page_size (an empty one included),
-        # at the last page the options allow, or when `limit` is reached.
-        at_end = len(items) < self.page_size or page_num >= self.last_page
-        if self.limit is not None:
-            items = items[: max(self.limit - written, 0)]
-            at_end = at_end or written + len(items) >= self.limit
-        return items, at_end
+    def accept(self, page: Page[Any]) -> tuple[list[Any], bool]:
+        assert self._stream is not None
+        return page.items, self._stream.reached_end  # decided before the page is handed out
+
+    @property
+    def reached_end(self) -> bool:
+        return self._stream is not None and self._stream.reached_end
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+
+    async def aclose(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
 
     def resumed(self, output: Path, fmt: str) -> None:
         pass
@@ -107,12 +126,10 @@ class _UserId(msgspec.Struct):
 
 
 class DetailJob:
-    """influencers.detail over a list of IDs: page n is the n-th batch, one request each.
+    """influencers.detail over a list of IDs, through `detail_stream`: page n is its n-th batch.
 
-    Batches are consecutive runs of the given IDs, `detail_batch_size` at most and all user
-    IDs or all handles, so each `detail()` call is exactly one request and the output keeps the
-    order the IDs were given. An influencer named twice (by user ID and by handle) is written
-    once, as `detail()` does; on resume the ones already written are read back from the output.
+    An influencer named twice (by user ID and by handle) is written once, as the stream does;
+    on resume the ones already written are read back from the output.
     """
 
     def __init__(
@@ -124,64 +141,86 @@ class DetailJob:
         file_ids: Iterable[tuple[str, str]],
         concurrency: Any,
     ) -> None:
-        wanted: dict[tuple[str, str], str] = {}  # (kind, key) -> wire ID, in the given order
+        # (kind, key) -> (where, wire ID), in the given order; a handle's case does not count
+        wanted: dict[tuple[str, str], tuple[str, str]] = {}
 
-        def want(kind: str, wire: str) -> None:
-            wanted.setdefault((kind, wire.lower() if kind == "unique_ids" else wire), wire)
+        def want(kind: str, where: str, raw: str) -> None:
+            wire = raw.strip().removeprefix("@") if kind == "unique_ids" else raw.strip()
+            key = wire.lower() if kind == "unique_ids" else wire
+            wanted.setdefault((kind, key), (where, wire))
 
-        if query.get("user_ids") is not None:
-            for wire in p.id_list("user_ids", query["user_ids"], p.numeric_id):
-                want("user_ids", wire)
-        if query.get("unique_ids") is not None:
-            for wire in p.id_list("unique_ids", query["unique_ids"], p.handle):
-                want("unique_ids", wire)
+        for kind in ("user_ids", "unique_ids"):
+            given = query.get(kind)
+            if given is not None:
+                items = given.split(",") if isinstance(given, str) else given
+                for i, raw in enumerate(items):
+                    want(kind, f"{kind}[{i}]", str(raw))
         for where, raw in file_ids:
-            if raw.isdigit():
-                want("user_ids", p.numeric_id(where, raw))
-            else:
-                want("unique_ids", p.handle(where, raw))
-        if not wanted:
-            raise InvalidParameterError(
-                "user_ids", "pass at least one ID in user_ids or unique_ids (or --ids-file)"
-            )
-        self.concurrency = p.whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
-        size = client.detail_batch_size
-        batches: list[tuple[str, list[str]]] = []
-        for (kind, _), wire in wanted.items():
-            if batches and batches[-1][0] == kind and len(batches[-1][1]) < size:
-                batches[-1][1].append(wire)
-            else:
-                batches.append((kind, [wire]))
+            want("user_ids" if raw.isdigit() else "unique_ids", where, raw)
+        lists: dict[str, list[tuple[str, str]]] = {"user_ids": [], "unique_ids": []}
+        for (kind, _), pair in wanted.items():
+            lists[kind].append(pair)
+        self._ids = {kind: [raw for _, raw in pairs] for kind, pairs in lists.items() if pairs}
         self._client = client
-        self._batches = batches
+        self._concurrency = concurrency
+        self._where = lists
+        self._stream = self._open()  # validates every ID and the concurrency; sends nothing
         self._seen: set[str] = set()
         self.model = signature.model
         self.first_page = 1
-        self.last_page = len(batches)
+        self.last_page = self._stream.batches
         self.total: int | None = None
-        listed = msgspec.json.encode([[kind, wire] for (kind, _), wire in wanted.items()])
+        listed = msgspec.json.encode([[kind, wire] for (kind, _), (_, wire) in wanted.items()])
         self.identity = {
             "endpoint": f"{group} {signature.method}",
             "ids_sha256": hashlib.sha256(listed).hexdigest(),
             "id_count": len(wanted),
-            "batch_size": size,
+            "batch_size": client.detail_batch_size,
         }
 
-    async def fetch(self, page_num: int) -> Fetched:
-        kind, ids = self._batches[page_num - 1]
-        records = await self._client.influencers.detail(**{kind: ids})
-        return records, None
+    def _open(self) -> DetailStream:
+        if not self._ids:
+            raise InvalidParameterError(
+                "user_ids", "pass at least one ID in user_ids or unique_ids (or --ids-file)"
+            )
+        try:
+            return self._client.influencers.detail_stream(
+                **self._ids, concurrency=self._concurrency
+            )
+        except InvalidParameterError as exc:
+            raise self._located(exc) from None
 
-    def accept(self, page_num: int, items: list[Any], written: int) -> tuple[list[Any], bool]:
+    def _located(self, exc: InvalidParameterError) -> InvalidParameterError:
+        """The SDK names `unique_ids[3]`: name the option or the --ids-file line instead."""
+        kind, _, rest = exc.parameter.partition("[")
+        if kind not in ("user_ids", "unique_ids") or not rest.endswith("]"):
+            return exc
+        where = self._where[kind][int(rest[:-1])][0] if rest[:-1].isdigit() else kind
+        return InvalidParameterError(where, exc.reason)
+
+    def pages(self, first: int, written: int) -> AsyncIterator[Page[Any]]:
+        return self._stream.pages(start=first)
+
+    def accept(self, page: Page[Any]) -> tuple[list[Any], bool]:
         fresh = []
-        for record in items:
+        for record in page.items:  # the stream drops repeats; these are from an earlier run
             user_id = record.user_id
             if user_id and user_id in self._seen:
                 continue
             if user_id:
                 self._seen.add(user_id)
             fresh.append(record)
-        return fresh, page_num >= self.last_page
+        return fresh, page.page_num >= self.last_page
+
+    @property
+    def reached_end(self) -> bool:
+        return self._stream.reached_end
+
+    def stop(self) -> None:
+        self._stream.stop()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
     def resumed(self, output: Path, fmt: str) -> None:
         if fmt == "jsonl":

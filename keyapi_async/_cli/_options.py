@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._pagination import Paginator
-from .._resources import PAGING_OPTIONS, Influencers
+from .. import PAGING_OPTIONS, Influencers, Paginator
 
 __all__ = ["Param", "Signature", "signature_of"]
 

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import TextIO
 
-from .._client import Usage
+from .. import Usage
 
 __all__ = ["Progress"]
 

@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._client import KeyAPI
-from .._window import PageWindow
+from .. import KeyAPI
 from ._checkpoint import (
     Checkpoint,
     checkpoint_path,
@@ -61,15 +60,15 @@ class Runner:
         self.signals = 0
         self.output: Path | None = None if args.output in (None, "-") else Path(args.output)
         self.state: Checkpoint | None = None
-        self.window: PageWindow[Any] | None = None
+        self.job: Job | None = None
         self.progress: Progress | None = None
 
     # --- signals and reporting -----------------------------------------------------
 
     def request_stop(self) -> None:
         """First signal: start no new page, finish the ones in flight."""
-        if self.window is not None:
-            self.window.stop()
+        if self.job is not None:
+            self.job.stop()
         if self.progress is not None:
             self.progress.note = "stopping after the pages in flight (again to abort)"
 
@@ -210,36 +209,37 @@ class Runner:
         self.state = state
         self.progress = progress
         progress.add(state.pages, state.items)
-        window: PageWindow[Any] = PageWindow(job.fetch, first, job.last_page, job.concurrency)
-        self.window = window
-        if self.signals:
-            window.stop()
         started = time.monotonic()
         complete = first > job.last_page
         try:
             if resuming and self.output is not None:
                 job.resumed(self.output, args.format)
             progress.start()
-            while not complete:
-                got = await window.next()
-                if got is None:
-                    break
-                page_num, (records, _) = got
-                items, complete = job.accept(page_num, records, state.items)
-                sink.write(items)
-                state.last_page = page_num
-                state.pages += 1
-                state.items += len(items)
-                state.bytes = sink.size
-                state.complete = complete
-                if ckpt is not None:
-                    save(ckpt, state)  # after the page is written: it never claims too much
-                progress.add(1, len(items))
+            if not complete:
+                pages = job.pages(first, state.items)
+                self.job = job
+                if self.signals:
+                    job.stop()
+                async for page in pages:
+                    items, complete = job.accept(page)
+                    sink.write(items)
+                    state.last_page = page.page_num
+                    state.pages += 1
+                    state.items += len(items)
+                    state.bytes = sink.size
+                    state.complete = complete
+                    if ckpt is not None:
+                        save(ckpt, state)  # after the page is written: it never claims too much
+                    progress.add(1, len(items))
+                    if complete:
+                        break
+                # A listing that ends at an empty page ends without one more page to write.
+                complete = complete or job.reached_end
             if complete:
                 sink.finish()
                 state.bytes = sink.size
         finally:
-            await window.aclose()
+            await job.aclose()
             await progress.close()
             sink.close()
         if not complete:

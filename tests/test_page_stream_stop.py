@@ -1,0 +1,71 @@
+"""A graceful stop of a page stream (what the CLI does on the first SIGINT): no new page is
+bought, every page already requested is delivered, and `reached_end` tells a stop from the end.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from keyapi_async import KeyAPI, PageStream
+from keyapi_async.testing import FakeKeyAPI
+
+from .conftest import MakeClient
+
+LIST = "/v1/tiktok/influencer/list/analytics"
+
+
+def requested_pages(fake: FakeKeyAPI) -> list[int]:
+    return sorted(int(r.params["page_num"]) for r in fake.requests if r.path == LIST)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_stop_delivers_what_was_bought_and_buys_nothing_more(
+    fake: FakeKeyAPI, client: KeyAPI, concurrency: int
+) -> None:
+    fake.latency = 0.02  # pages overlap, so some are in flight when stop() comes
+    stream = client.influencers.list(region="US", page_size=2, concurrency=concurrency).pages()
+    assert isinstance(stream, PageStream)
+    delivered = []
+    async with stream:
+        async for page in stream:
+            delivered.append(page.page_num)
+            if page.page_num == 2:
+                stream.stop()
+    assert not stream.reached_end
+    # Every page requested was delivered, in order, and none was started after stop().
+    assert delivered == requested_pages(fake)
+    assert delivered == list(range(1, len(delivered) + 1))
+    assert 2 <= len(delivered) <= 2 + concurrency
+    assert client.usage.requests == len(delivered)
+
+
+async def test_stop_before_the_first_page_buys_nothing(fake: FakeKeyAPI, client: KeyAPI) -> None:
+    stream = client.influencers.list(region="US", concurrency=3).pages()
+    stream.stop()
+    assert [page async for page in stream] == []
+    assert fake.requests == []
+    assert not stream.reached_end
+
+
+@pytest.mark.parametrize(
+    ("options", "pages"),
+    [
+        ({"limit": 25}, 3),  # limit reached
+        ({"max_pages": 2}, 2),  # the last page the options allow
+        ({}, None),  # the short page that ends the listing
+    ],
+)
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_reached_end_when_the_listing_or_the_options_end(
+    fake: FakeKeyAPI,
+    make_client: MakeClient,
+    options: dict[str, int],
+    pages: int | None,
+    concurrency: int,
+) -> None:
+    client = make_client()
+    stream = client.influencers.list(region="US", concurrency=concurrency, **options).pages()
+    got = [page.page_num async for page in stream]
+    assert stream.reached_end
+    if pages is not None:
+        assert got == list(range(1, pages + 1))

@@ -69,3 +69,31 @@ async def test_reached_end_when_the_listing_or_the_options_end(
     assert stream.reached_end
     if pages is not None:
         assert got == list(range(1, pages + 1))
+
+
+DETAIL = "/v1/tiktok/influencer/detail/analytics"
+
+
+async def test_detail_pages_from_a_batch_and_stop(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    client = make_client(detail_batch_size=2)
+    ids = [str(r["user_id"]) for r in fake.dataset.influencers[:12]]  # 6 batches
+    stream = client.influencers.detail_stream(user_ids=ids, concurrency=2)
+    assert stream.batches == 6
+    got = [(page.page_num, [r.user_id for r in page.items]) async for page in stream.pages(start=4)]
+    assert got == [(4, ids[6:8]), (5, ids[8:10]), (6, ids[10:12])]  # batches 1..3 not bought
+    assert len(fake.requests) == 3
+    assert stream.reached_end
+
+    fake.reset_log()
+    fake.latency = 0.02
+    stopped = client.influencers.detail_stream(user_ids=ids, concurrency=3)
+    delivered = []
+    async with stopped:
+        async for page in stopped.pages():
+            delivered.append(page.page_num)
+            stopped.stop()
+    assert not stopped.reached_end
+    assert len(delivered) == len(fake.requests) < 6  # every batch bought was delivered
+    assert delivered == list(range(1, len(delivered) + 1))

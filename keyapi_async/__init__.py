@@ -25,7 +25,7 @@ from ._errors import (
     ServerError,
     TooManyRedirects,
 )
-from ._fanout import FanOut
+from ._fanout import FanOut, FanOutPage
 from ._limiter import RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Page, PageStream, Paginator, PagingPlan
@@ -56,6 +56,7 @@ __all__ = [
     "PagingPlan",
     "PageStream",
     "FanOut",
+    "FanOutPage",
     "DetailStream",
     # limits and options (what the command line states in its help)
     "MAX_PAGE_SIZE",

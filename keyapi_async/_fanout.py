@@ -23,19 +23,27 @@ cancellation) cancels every worker and waits until they are gone. A bare `async 
 to the task consuming the stream: when that task finishes or is cancelled they are cancelled,
 even while the FanOut or an exception from it is still referenced. While that task runs on
 after leaving a loop, its workers wait for slots: they buy at most `concurrency` more pages.
+
+For a caller that records its progress (the CLI's per-influencer resume): `pages()` streams
+FanOutPage objects instead (one page of one influencer, `last` when their list ended there),
+`stop()` ends the stream gracefully (no new page is bought, the ones in flight are delivered),
+and `continue_from()` starts given influencers at a later page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._errors import (
     APIStatusError,
     CreditBudgetExceeded,
     FanOutError,
+    InvalidParameterError,
     KeyAPIError,
     ResponseDecodeError,
 )
@@ -63,19 +71,35 @@ class _Work(Generic[T]):
     """What the workers share. It holds no reference to the FanOut, so dropping the FanOut (a
     `break` without aclose()) lets its __del__ run and stop them."""
 
-    __slots__ = ("failures", "fatal", "pull", "queue", "slots", "succeeded", "user_ids")
+    __slots__ = (
+        "failures",
+        "fatal",
+        "pull",
+        "queue",
+        "slots",
+        "starts",
+        "stopping",
+        "succeeded",
+        "user_ids",
+    )
 
     def __init__(
-        self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
+        self,
+        pull: Callable[[str], Paginator[T]],
+        user_ids: Sequence[str],
+        concurrency: int,
+        starts: Mapping[str, int],
     ) -> None:
         self.pull = pull
         self.user_ids = iter(user_ids)
+        self.starts = dict(starts)  # user_id -> the page to start from (default 1)
         # A slot is taken before a page is requested and given back when the consumer takes
         # the page: at most `concurrency` pages are bought ahead of the consumer.
         self.slots = asyncio.Semaphore(concurrency)
         self.queue: asyncio.Queue[Any] = asyncio.Queue()  # bounded by the slots
         self.failures: dict[str, KeyAPIError] = {}
         self.fatal: BaseException | None = None  # a whole-pull failure: start nothing more
+        self.stopping = False  # a graceful stop: start nothing more either
         self.succeeded = 0
 
     def shared_fault(self) -> bool:
@@ -89,30 +113,46 @@ class _Work(Generic[T]):
         return len(kinds) == 1
 
 
+@dataclass(frozen=True, slots=True)
+class FanOutPage(Generic[T]):
+    """One page of one influencer's items, from `FanOut.pages()`. `last`: their list ended
+    here (then `items` may be empty: an empty page, bought, ended it)."""
+
+    user_id: str
+    items: list[T]
+    page_num: int
+    last: bool
+
+
 async def _pages(work: _Work[T], user_id: str) -> bool:
     """One user's pages into the queue, each bought only once a slot is free. False when
-    stopped by another worker's whole-pull failure."""
-    pages = work.pull(user_id).pages()
+    stopped (stop(), or another worker's whole-pull failure)."""
+    start = work.starts.get(user_id, 1)
+    pages = work.pull(user_id)._from_page(start).pages()
+    page_num = start
     while True:
         await work.slots.acquire()
-        if work.fatal is not None:
+        if work.fatal is not None or work.stopping:
             work.slots.release()
             return False
         try:
             page = await pages.__anext__()
         except StopAsyncIteration:
-            # The page that ended this user may have been paid for and brought nothing: its slot
-            # still waits for the consumer, or a consumer that stopped reading would let the
-            # workers walk every remaining user ID, a credit each.
-            work.queue.put_nowait([])
+            # The page that ended this user was paid for and brought nothing: its slot still
+            # waits for the consumer, or a consumer that stopped reading would let the workers
+            # walk every remaining user ID, a credit each.
+            work.queue.put_nowait(FanOutPage(user_id, [], page_num, True))
             return True
         except BaseException as exc:
             if isinstance(exc, KeyAPIError) and about_one_user(exc):
-                work.queue.put_nowait([])  # a failed user costs a credit too: same rule
+                work.queue.put_nowait(None)  # a failed user costs a credit too: same rule
             else:
                 work.slots.release()
             raise
-        work.queue.put_nowait([(user_id, item) for item in page.items])
+        page_num = page.page_num + 1
+        work.queue.put_nowait(FanOutPage(user_id, page.items, page.page_num, pages.reached_end))
+        if pages.reached_end:
+            return True
 
 
 async def _worker(work: _Work[T]) -> None:
@@ -140,15 +180,19 @@ async def _worker(work: _Work[T]) -> None:
 class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
     """Async iterator (and async context manager) of `(user_id, item)`; `failures` maps user
     IDs to their errors. `async with` stops the workers deterministically; a bare `async for`
-    ties them to the consuming task (see the module docstring)."""
+    ties them to the consuming task (see the module docstring). `pages()`, `stop()` and
+    `continue_from()` are for a caller that records its progress."""
 
     __slots__ = (
         "_args",
+        "_chunks",
         "_done",
         "_fatal",
         "_finished",
-        "_pending",
+        "_items",
         "_started",
+        "_starts",
+        "_stopping",
         "_work",
         "_workers",
         "failures",
@@ -163,14 +207,18 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         self._started = 0
         self._finished = 0
         self._done = False
+        self._stopping = False
+        self._starts: dict[str, int] = {}
         self._fatal: BaseException | None = None
-        self._pending: list[tuple[str, T]] = []
+        self._chunks: deque[FanOutPage[T]] = deque()
+        self._items: list[tuple[str, T]] = []
         self.failures: dict[str, KeyAPIError] = {}
 
     def _start(self) -> _Work[T]:
         # Nothing is sent until the first item is asked for.
         pull, user_ids, concurrency = self._args
-        work = _Work(pull, user_ids, concurrency)
+        work = _Work(pull, user_ids, concurrency, self._starts)
+        work.stopping = self._stopping
         self.failures = work.failures
         for n in range(concurrency):
             self._workers.spawn(_worker(work), f"keyapi_async fan-out worker {n}")
@@ -178,13 +226,38 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         self._work = work
         return work
 
-    async def __anext__(self) -> tuple[str, T]:
-        if self._done and not self._pending:
-            raise StopAsyncIteration
-        if not self._pending:
-            self._workers.bind()  # before _start: a stream stopped with its task stays stopped
+    def continue_from(self, next_pages: Mapping[str, int]) -> None:
+        """Start these influencers at the given page instead of 1 (their earlier pages, all
+        full, were taken by an earlier run; `limit_per_user` counts them). Before iterating."""
+        if self._work is not None:
+            raise RuntimeError("continue_from() must be called before the stream is iterated")
+        user_ids = set(self._args[1])
+        for user_id, page in next_pages.items():
+            if user_id not in user_ids:
+                raise InvalidParameterError("next_pages", f"{user_id!r} is not in user_ids")
+            if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+                raise InvalidParameterError(
+                    f"next_pages[{user_id!r}]", f"must be an integer >= 1, got {page!r}"
+                )
+        self._starts.update(next_pages)
+
+    def stop(self) -> None:
+        """Buy no new page; the pages in flight (paid for) are still delivered, then the stream
+        ends. Safe to call from a signal handler or another task."""
+        self._stopping = True
+        if self._work is not None:
+            self._work.stopping = True
+
+    async def _next_page(self) -> FanOutPage[T] | None:
+        """The next page of any influencer, or None at the end (after raising the whole-pull
+        failure or FanOutError once)."""
+        if self._chunks:
+            return self._chunks.popleft()
+        if self._done:
+            return None
+        self._workers.bind()  # before _start: a stream stopped with its task stays stopped
         work = self._work or self._start()
-        while not self._pending:
+        while not self._chunks:
             if self._finished == self._started:
                 self._done = True
                 self._workers.cancel()  # all ended: unhook from the consumer's task
@@ -192,7 +265,7 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
                     raise self._fatal
                 if self.failures:
                     raise FanOutError(self.failures)
-                raise StopAsyncIteration
+                return None
             try:
                 got = await work.queue.get()
             except BaseException:
@@ -206,19 +279,31 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
                     await self._stop_at_once(work)  # the requests in flight would fail alike
             else:
                 work.slots.release()
-                self._pending = got[::-1]
-        return self._pending.pop()
+                if got is not None:  # None: a failed user's slot
+                    self._chunks.append(got)
+        return self._chunks.popleft()
+
+    async def __anext__(self) -> tuple[str, T]:
+        while not self._items:
+            page = await self._next_page()
+            if page is None:
+                raise StopAsyncIteration
+            self._items = [(page.user_id, item) for item in reversed(page.items)]
+        return self._items.pop()
+
+    def pages(self) -> AsyncIterator[FanOutPage[T]]:
+        """Iterate FanOutPage objects (each influencer's in page order) instead of items;
+        iterate one or the other, not both."""
+        return _FanOutPages(self)
 
     async def _stop_at_once(self, work: _Work[T]) -> None:
         """Cancel every worker; keep the pages already received for delivery."""
         await self._workers.aclose()
         self._finished = self._started
-        received: list[tuple[str, T]] = []
         while not work.queue.empty():
             got = work.queue.get_nowait()
-            if isinstance(got, list):
-                received += got
-        self._pending = received[::-1]
+            if isinstance(got, FanOutPage):
+                self._chunks.append(got)
 
     async def __aenter__(self) -> FanOut[T]:
         self._workers.scope()
@@ -231,8 +316,22 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         """Stop every worker and wait until they are gone. Idempotent; iterating afterwards
         buys nothing."""
         self._done = True
-        self._pending = []
+        self._chunks.clear()
+        self._items = []
         await self._workers.aclose()
 
     def __del__(self) -> None:
         self._workers.cancel()
+
+
+class _FanOutPages(AsyncIterator[FanOutPage[T]]):
+    __slots__ = ("_fan",)
+
+    def __init__(self, fan: FanOut[T]) -> None:
+        self._fan = fan
+
+    async def __anext__(self) -> FanOutPage[T]:
+        page = await self._fan._next_page()
+        if page is None:
+            raise StopAsyncIteration
+        return page

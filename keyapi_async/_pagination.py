@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from ._errors import CreditBudgetExceeded
@@ -216,6 +216,16 @@ class Paginator(Generic[T]):
     def plan(self) -> PagingPlan:
         """The resolved page range and options (read-only)."""
         return self._plan
+
+    def _from_page(self, page_num: int) -> Paginator[T]:
+        """The same listing continued from `page_num`, after full pages from start_page (a
+        short one would have ended it): same last page, `limit` less what they held."""
+        p = self._plan
+        if page_num == p.start_page:
+            return self
+        done = (page_num - p.start_page) * p.page_size
+        limit = None if p.limit is None else max(p.limit - done, 0)
+        return Paginator(self._fetch, replace(p, start_page=page_num, limit=limit))
 
     def pages(self) -> PageStream[T]:
         """Iterate Page objects; `async with` it (or `aclose()` it) to stop deterministically."""

@@ -9,7 +9,10 @@ flushed, so it never claims a page the output does not hold. It records:
 - `last_page`, `pages`, `items`: the last page written, how many pages and records are written;
 - `bytes`: the output's size just after that page. Resuming truncates the output to it, which
   drops any tail no checkpoint recorded (a page cut short by SIGKILL), so nothing is duplicated;
-- `complete`: the run reached the end of its list.
+- `complete`: the run reached the end of its list;
+- `creators` (fan-out over many user IDs): per creator, the pages and records written, whether
+  their list is done, or the error that set them aside. A resumed run skips the done and failed
+  ones and continues the others from their next page.
 """
 
 from __future__ import annotations
@@ -24,9 +27,18 @@ import msgspec
 
 from ._errors import UsageError
 
-__all__ = ["Checkpoint", "checkpoint_path", "fingerprint", "load", "remove", "save"]
+__all__ = ["Checkpoint", "Creator", "checkpoint_path", "fingerprint", "load", "remove", "save"]
 
 VERSION = 1
+
+
+class Creator(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One creator's progress in a fan-out run."""
+
+    pages: int = 0
+    items: int = 0
+    done: bool = False
+    failed: dict[str, Any] | None = None  # the error, as in FILE.failures.jsonl
 
 
 class Checkpoint(msgspec.Struct, kw_only=True):
@@ -38,6 +50,7 @@ class Checkpoint(msgspec.Struct, kw_only=True):
     items: int = 0
     bytes: int = 0
     complete: bool = False
+    creators: dict[str, Creator] = msgspec.field(default_factory=dict)
 
 
 def checkpoint_path(output: Path) -> Path:

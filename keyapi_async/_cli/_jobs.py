@@ -18,10 +18,13 @@ from typing import Any, Protocol
 
 import msgspec
 
-from .. import DetailStream, InvalidParameterError, KeyAPI, Page, PageStream
+from .. import DetailStream, FanOutError, InvalidParameterError, KeyAPI, Page, PageStream
+from ._checkpoint import Checkpoint, Creator
+from ._failures import describe_error
 from ._options import Signature
+from ._plan import Plan
 
-__all__ = ["DetailJob", "Job", "PagedJob", "read_ids_file"]
+__all__ = ["DetailJob", "Job", "PagedJob", "ids_from_line", "read_ids_file"]
 
 
 class Job(Protocol):
@@ -31,12 +34,16 @@ class Job(Protocol):
     last_page: int
     total: int | None  # records expected at most, when known (for the progress line)
 
-    def pages(self, first: int, written: int) -> AsyncIterator[Page[Any]]:
-        """The pages from `first` on, `written` records being on disk already."""
+    def pages(self, state: Checkpoint) -> AsyncIterator[Any] | None:
+        """The pages still to fetch after what `state` records (None: nothing is left)."""
         ...
 
-    def accept(self, page: Page[Any]) -> tuple[list[Any], bool]:
-        """(records to write, whether this page ends the run)."""
+    def accept(self, page: Any, state: Checkpoint) -> tuple[list[Any], bool]:
+        """(records to write, whether this page ends the run); notes the page in `state`."""
+        ...
+
+    def plan(self) -> Plan:
+        """The requests the whole command makes at most, before anything is sent."""
         ...
 
     @property
@@ -90,7 +97,11 @@ class PagedJob:
             "limit": plan.limit,
         }
 
-    def pages(self, first: int, written: int) -> PageStream[Any]:
+    def pages(self, state: Checkpoint) -> PageStream[Any] | None:
+        first = self.first_page if state.last_page is None else state.last_page + 1
+        if first > self.last_page:
+            return None
+        written = state.items
         # Resuming is a new paginator from page `first` over what is left: the same last page.
         paging = {
             **self._paging,
@@ -101,9 +112,20 @@ class PagedJob:
         self._stream = self._method(**self._query, **paging).pages()
         return self._stream
 
-    def accept(self, page: Page[Any]) -> tuple[list[Any], bool]:
+    def accept(self, page: Page[Any], state: Checkpoint) -> tuple[list[Any], bool]:
         assert self._stream is not None
+        state.last_page = page.page_num
         return page.items, self._stream.reached_end  # decided before the page is handed out
+
+    def plan(self) -> Plan:
+        pages = self.last_page - self.first_page + 1
+        capped = self.limit is not None or self._paging.get("max_pages") is not None
+        return Plan(
+            what=f"pages {self.first_page:,}..{self.last_page:,}, {self.page_size} records each",
+            requests=pages,
+            bounded=capped,
+            cap_hint="add --limit N or --max-pages N",
+        )
 
     @property
     def reached_end(self) -> bool:
@@ -198,10 +220,31 @@ class DetailJob:
         where = self._where[kind][int(rest[:-1])][0] if rest[:-1].isdigit() else kind
         return InvalidParameterError(where, exc.reason)
 
-    def pages(self, first: int, written: int) -> AsyncIterator[Page[Any]]:
-        return self._stream.pages(start=first)
+    def pages(self, state: Checkpoint) -> AsyncIterator[Page[Any]] | None:
+        first = 1 if state.last_page is None else state.last_page + 1
+        return None if first > self.last_page else self._until_failures(first, state)
 
-    def accept(self, page: Page[Any]) -> tuple[list[Any], bool]:
+    async def _until_failures(self, first: int, state: Checkpoint) -> AsyncIterator[Page[Any]]:
+        """The batches; FanOutError at the end names the IDs set aside: noted, not raised."""
+        try:
+            async for page in self._stream.pages(start=first):
+                yield page
+        except FanOutError as exc:
+            for wire, error in exc.failures.items():
+                state.creators[wire] = Creator(failed=describe_error(error))
+
+    def plan(self) -> Plan:
+        count = self.identity["id_count"]
+        size = self.identity["batch_size"]
+        return Plan(
+            what=f"{count:,} IDs in {self.last_page:,} batches of up to {size}",
+            requests=self.last_page,
+            bounded=True,
+            cap_hint="",
+        )
+
+    def accept(self, page: Page[Any], state: Checkpoint) -> tuple[list[Any], bool]:
+        state.last_page = page.page_num
         fresh = []
         for record in page.items:  # the stream drops repeats; these are from an earlier run
             user_id = record.user_id
@@ -236,8 +279,26 @@ class DetailJob:
                     self._seen.add(row["user_id"])
 
 
+class _Line(msgspec.Struct):
+    user_id: str | int | None = None
+
+
+def ids_from_line(where: str, raw: str) -> str:
+    """A bare ID, or the `user_id` of a JSON object (a line of an earlier command's output)."""
+    if not raw.startswith("{"):
+        return raw
+    try:
+        user_id = msgspec.json.decode(raw, type=_Line).user_id
+    except msgspec.MsgspecError as exc:
+        raise InvalidParameterError(where, f"is not a JSON object with a user_id ({exc})") from None
+    if user_id is None or user_id == "":
+        raise InvalidParameterError(where, "is a JSON object without a user_id")
+    return str(user_id)
+
+
 def read_ids_file(name: str) -> list[tuple[str, str]]:
-    """(where, ID) for each line of the file ('-': stdin); blank lines and # comments skipped."""
+    """(where, ID) for each line of the file ('-': stdin); blank lines and # comments skipped.
+    A line is a bare ID or a JSON object with a `user_id` (e.g. `influencers list` output)."""
     if name == "-":
         text = sys.stdin.read()
     else:
@@ -247,5 +308,6 @@ def read_ids_file(name: str) -> list[tuple[str, str]]:
     for number, line in enumerate(text.splitlines(), 1):
         raw = line.strip()
         if raw and not raw.startswith("#"):
-            out.append((f"ids_file line {number}", raw))
+            where = f"ids_file line {number}"
+            out.append((where, ids_from_line(where, raw)))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,10 +26,13 @@ from ._checkpoint import (
     remove,
     save,
 )
-from ._errors import PROG, MissingKeyError, UsageError
+from ._errors import EXIT_PARTIAL, PROG, MissingKeyError, UsageError
+from ._failures import report_failures
+from ._fanjob import FanOutJob
 from ._jobs import DetailJob, Job, PagedJob, read_ids_file
-from ._options import Signature
+from ._options import Signature, sdk_default
 from ._output import Sink
+from ._plan import print_plan
 from ._progress import Progress
 
 __all__ = ["SANDBOX_INFLUENCERS", "SANDBOX_SEED", "Runner"]
@@ -81,6 +85,12 @@ class Runner:
             return "nothing was written"
         if self.output is None:
             return f"{state.items} records were written to stdout"
+        if isinstance(self.job, FanOutJob):
+            done = sum(1 for c in state.creators.values() if c.done or c.failed)
+            return (
+                f"{state.items} records written to {self.output} ({done} creators finished); "
+                "rerun the same command with --resume to continue each from its next page"
+            )
         return (
             f"{state.items} records written to {self.output}; rerun the same command "
             f"with --resume to continue from page {(state.last_page or 0) + 1}"
@@ -100,6 +110,8 @@ class Runner:
             for param in signature.query_params
             if (raw := getattr(args, param.name)) is not None
         }
+        if args.dry_run:
+            return await self._dry_run(signature, query)
         stack = contextlib.AsyncExitStack()  # the sandbox, then the client: closed in reverse
         try:
             client, source = await self._connect(stack, signature)
@@ -108,9 +120,30 @@ class Runner:
         finally:
             await stack.aclose()
 
-    async def _connect(
-        self, stack: contextlib.AsyncExitStack, signature: Signature
-    ) -> tuple[KeyAPI, str]:
+    async def _dry_run(self, signature: Signature, query: dict[str, Any]) -> int:
+        """Validate the command and print its plan: no sandbox, no session, no request."""
+        options = self._client_options(signature)
+        key = self._key() if not self.args.sandbox else None
+        client = KeyAPI(key or "dry-run", base_url=self.args.base_url, **options)
+        try:
+            job = self._job(client, signature, query)
+            command = f"influencers {signature.method}"
+            print_plan(
+                sys.stdout,
+                command,
+                job.plan(),
+                max_credits=options.get("max_credits"),
+                max_retries=options.get("max_retries", int(sdk_default(KeyAPI, "max_retries"))),
+            )
+        finally:
+            await client.aclose()
+        return 0
+
+    def _key(self) -> str | None:
+        env = os.environ
+        return self.args.api_key or env.get("KEYAPI_API_KEY") or env.get("KEYAPI_TOKEN")
+
+    def _client_options(self, signature: Signature) -> dict[str, Any]:
         args = self.args
         options: dict[str, Any] = {}
         if args.qps is not None:
@@ -121,6 +154,13 @@ class Runner:
                 options[name] = _number(value, kind)
         if not signature.paginated:
             options["detail_batch_size"] = _number(args.batch_size, int)
+        return options
+
+    async def _connect(
+        self, stack: contextlib.AsyncExitStack, signature: Signature
+    ) -> tuple[KeyAPI, str]:
+        args = self.args
+        options = self._client_options(signature)
         if args.sandbox:
             from ..testing import FakeKeyAPI  # only now: aiohttp.web and the dataset cost time
 
@@ -130,7 +170,7 @@ class Runner:
             client = KeyAPI(fake.api_key, base_url=fake.url, **options)
             source = f"sandbox(seed={SANDBOX_SEED}, influencers={SANDBOX_INFLUENCERS})"
         else:
-            key = args.api_key or os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
+            key = self._key()
             if not key:
                 raise MissingKeyError(
                     "no API key: set KEYAPI_API_KEY (or pass --api-key), or try --sandbox"
@@ -143,17 +183,32 @@ class Runner:
     def _job(self, client: KeyAPI, signature: Signature, query: dict[str, Any]) -> Job:
         args = self.args
         group = args.group
+        ids_file = getattr(args, "ids_file", None)
+        fan_out = bool(getattr(args, "user_ids_many", None) or ids_file is not None)
+        try:
+            file_ids = read_ids_file(ids_file) if ids_file else []
+        except OSError as exc:
+            raise UsageError(f"cannot read --ids-file {ids_file}: {exc.strerror}") from None
         if signature.paginated:
             paging = {
                 param.name: param.convert(raw)
                 for param in signature.paging_params
                 if (raw := getattr(args, param.name)) is not None
             }
-            return PagedJob(client, group, signature, query, paging)
-        try:
-            file_ids = read_ids_file(args.ids_file) if args.ids_file else []
-        except OSError as exc:
-            raise UsageError(f"cannot read --ids-file {args.ids_file}: {exc.strerror}") from None
+            if not fan_out:
+                for param in signature.query_params:
+                    if param.required and getattr(args, param.name) is None:
+                        raise UsageError(
+                            f"the following arguments are required: {param.flag} "
+                            "(or --user-ids / --ids-file for many creators)"
+                        )
+                return PagedJob(client, group, signature, query, paging)
+            given = args.user_ids_many.split(",") if args.user_ids_many else []
+            ids = [(f"user_ids[{i}]", raw.strip()) for i, raw in enumerate(given)] + file_ids
+            raw = getattr(args, "concurrency", None)
+            workers = _number(raw, int) if isinstance(raw, str) else None  # given, or the SDK's
+            paging.pop("concurrency", None)
+            return FanOutJob(client, group, signature, query, paging, ids, workers)
         concurrency = _number(args.concurrency, int)
         return DetailJob(client, group, signature, query, file_ids, concurrency)
 
@@ -200,8 +255,7 @@ class Runner:
         if state is None:
             progress.say(f"{PROG}: {self.output} is already complete; nothing to do")
             return 0
-        resuming = state.last_page is not None
-        first = state.last_page + 1 if state.last_page is not None else job.first_page
+        resuming = state.pages > 0
         try:
             sink = Sink(self.output, args.format, job.model, keep_bytes=state.bytes)
         except OSError as exc:
@@ -210,20 +264,19 @@ class Runner:
         self.progress = progress
         progress.add(state.pages, state.items)
         started = time.monotonic()
-        complete = first > job.last_page
+        pages = job.pages(state)
+        complete = pages is None
         try:
             if resuming and self.output is not None:
                 job.resumed(self.output, args.format)
             progress.start()
-            if not complete:
-                pages = job.pages(first, state.items)
+            if pages is not None:
                 self.job = job
                 if self.signals:
                     job.stop()
                 async for page in pages:
-                    items, complete = job.accept(page)
+                    items, complete = job.accept(page, state)
                     sink.write(items)
-                    state.last_page = page.page_num
                     state.pages += 1
                     state.items += len(items)
                     state.bytes = sink.size
@@ -242,6 +295,7 @@ class Runner:
             await job.aclose()
             await progress.close()
             sink.close()
+            failed = report_failures(self.stderr, state, self.output)
         if not complete:
             self.stderr.write(f"{PROG}: interrupted: {self.whereabouts()}\n")
             return 130
@@ -257,4 +311,4 @@ class Runner:
             f"{client.usage.credits:,} credits, {client.usage.retries:,} retries, "
             f"{time.monotonic() - started:.1f}s"
         )
-        return 0
+        return EXIT_PARTIAL if failed else 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import enum
 import hashlib
-import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,7 +23,7 @@ from ._failures import describe_error
 from ._options import Signature
 from ._plan import Plan
 
-__all__ = ["DetailJob", "Job", "PagedJob", "ids_from_line", "read_ids_file"]
+__all__ = ["DetailJob", "Job", "PagedJob"]
 
 
 class Job(Protocol):
@@ -277,37 +276,3 @@ class DetailJob:
             for row in csv.DictReader(text):
                 if row.get("user_id"):
                     self._seen.add(row["user_id"])
-
-
-class _Line(msgspec.Struct):
-    user_id: str | int | None = None
-
-
-def ids_from_line(where: str, raw: str) -> str:
-    """A bare ID, or the `user_id` of a JSON object (a line of an earlier command's output)."""
-    if not raw.startswith("{"):
-        return raw
-    try:
-        user_id = msgspec.json.decode(raw, type=_Line).user_id
-    except msgspec.MsgspecError as exc:
-        raise InvalidParameterError(where, f"is not a JSON object with a user_id ({exc})") from None
-    if user_id is None or user_id == "":
-        raise InvalidParameterError(where, "is a JSON object without a user_id")
-    return str(user_id)
-
-
-def read_ids_file(name: str) -> list[tuple[str, str]]:
-    """(where, ID) for each line of the file ('-': stdin); blank lines and # comments skipped.
-    A line is a bare ID or a JSON object with a `user_id` (e.g. `influencers list` output)."""
-    if name == "-":
-        text = sys.stdin.read()
-    else:
-        with open(name, encoding="utf-8") as handle:
-            text = handle.read()
-    out = []
-    for number, line in enumerate(text.splitlines(), 1):
-        raw = line.strip()
-        if raw and not raw.startswith("#"):
-            where = f"ids_file line {number}"
-            out.append((where, ids_from_line(where, raw)))
-    return out

@@ -17,19 +17,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import KeyAPI
-from ._checkpoint import (
-    Checkpoint,
-    checkpoint_path,
-    describe_change,
-    fingerprint,
-    load,
-    remove,
-    save,
-)
+from ._checkpoint import Checkpoint, checkpoint_path, remove, save, start_state
 from ._errors import EXIT_PARTIAL, PROG, MissingKeyError, UsageError
 from ._failures import report_failures
 from ._fanjob import FanOutJob
-from ._jobs import DetailJob, Job, PagedJob, read_ids_file
+from ._ids import read_ids_file
+from ._jobs import DetailJob, Job, PagedJob
 from ._options import Signature, sdk_default
 from ._output import Sink
 from ._plan import print_plan
@@ -212,44 +205,11 @@ class Runner:
         concurrency = _number(args.concurrency, int)
         return DetailJob(client, group, signature, query, file_ids, concurrency)
 
-    def _start_state(self, identity: dict[str, Any], ckpt: Path | None) -> Checkpoint | None:
-        """The checkpoint to continue from, a fresh one, or None when there is nothing to do."""
-        fresh = Checkpoint(fingerprint=fingerprint(identity), command=identity)
-        existing = load(ckpt) if ckpt is not None else None
-        if ckpt is None or existing is None:
-            return fresh
-        if not self.args.resume:
-            if not existing.complete:
-                raise UsageError(
-                    f"{ckpt} holds an unfinished run ({existing.items} records, up to page "
-                    f"{existing.last_page}): add --resume to continue it, or delete the "
-                    "checkpoint to start over"
-                )
-            remove(ckpt)  # a finished run's: this run starts over
-            return fresh
-        if existing.fingerprint != fresh.fingerprint:
-            change = describe_change(existing.command, identity) or "parameters differ"
-            raise UsageError(
-                f"{ckpt} was made by a different command ({change}): rerun that command "
-                "with --resume, or delete the checkpoint to start over"
-            )
-        assert self.output is not None
-        size = self.output.stat().st_size if self.output.exists() else -1
-        if existing.complete:
-            return None
-        if size < existing.bytes:
-            raise UsageError(
-                f"{self.output} is shorter than its checkpoint records ({max(size, 0)} < "
-                f"{existing.bytes} bytes), so records are missing: delete the checkpoint "
-                "to start over"
-            )
-        return existing
-
     async def _pull(self, client: KeyAPI, job: Job, source: str) -> int:
         args = self.args
         identity = {**job.identity, "format": args.format, "source": source}
         ckpt = checkpoint_path(self.output) if self.output is not None else None
-        state = self._start_state(identity, ckpt)
+        state = start_state(identity, ckpt, self.output, resume=args.resume)
         enabled = not args.no_progress and bool(getattr(self.stderr, "isatty", bool)())
         progress = Progress(self.stderr, client.usage, enabled=enabled, total=job.total)
         if state is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import inspect
 import io
 import os
 import re
@@ -18,7 +19,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from keyapi_async import Influencer, InfluencerDetail, Influencers, Usage
+from keyapi_async import Influencer, InfluencerDetail, Influencers, KeyAPI, Usage
 from keyapi_async._cli import main
 from keyapi_async._cli._app import COMMANDS
 from keyapi_async._cli._options import signature_of
@@ -345,6 +346,23 @@ def test_every_sdk_parameter_is_an_option(capsys: pytest.CaptureFixture[str]) ->
             assert option in text
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("keyapi-async 0.1.0")
+
+
+def test_help_defaults_are_the_sdk_signature_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    def default(func: object, name: str) -> object:
+        return inspect.signature(func).parameters[name].default
+
+    assert main(["influencers", "detail", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {default(KeyAPI, 'max_retries')})" in text
+    assert f"(default {default(KeyAPI, 'timeout'):g})" in text
+    assert f"(default {default(KeyAPI, 'qps'):g};" in text
+    assert f"(default {default(KeyAPI, 'detail_batch_size')});" in text
+    concurrency = default(Influencers.detail_stream, "concurrency")
+    assert f"requests in flight at once, 1..64 (default {concurrency})" in text
+    assert main(["influencers", "videos", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default concurrency {default(Influencers.videos_many, 'concurrency')})" in text
 
 
 def test_options_go_before_or_after_the_subcommand(server: FakeKeyAPI, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from keyapi_async import Livestream, Video
+from keyapi_async import InfluencerDetail, Livestream, Video
 from keyapi_async._cli import main
 from keyapi_async.testing import FakeKeyAPI, Fault
 
@@ -250,3 +250,41 @@ def test_signal_then_resume_per_creator_buys_no_page_twice(
     assert code == 2
     assert "id_count: 8 -> 7" in err
     assert len(requested(server)) == len(pages)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_repeats_at_most_the_pages_in_flight(
+    server: FakeKeyAPI, tmp_path: Path
+) -> None:
+    users = creators(server, 6)
+    expected = {user: sdk(server, "videos", user_id=user) for user in users}
+    server.reset_log()
+    server.latency = 0.03
+    out = tmp_path / "videos.jsonl"
+    argv = ["influencers", "videos", "--user-ids", ",".join(users), "--concurrency", "2"]
+    argv += ["-o", str(out), "--resume"]
+    proc = spawn(server, *argv)
+    wait_for_checkpoint(out, proc, lambda s: s["pages"] >= 4, "4 pages")
+    proc.kill()
+    assert finish(proc)[0] == -signal.SIGKILL
+    assert finish(spawn(server, *argv)) == (0, "")
+    counts = collections.Counter(requested(server))
+    repeated = [page for page, n in counts.items() if n > 1]
+    assert len(repeated) <= 2 + 1  # the pages in flight, and one written but not checkpointed
+    assert max(counts.values()) <= 2
+    got = by_creator(decode_lines(out.read_bytes(), Video))
+    assert got == {user: videos for user, videos in expected.items() if videos}
+
+
+def test_detail_ids_set_aside_are_listed_and_exit_5(
+    server: FakeKeyAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = [str(r["user_id"]) for r in server.dataset.influencers[:6]]
+    server.script(Fault.BAD_REQUEST)  # the first batch: people[0:2]
+    out = tmp_path / "detail.jsonl"
+    argv = ["influencers", "detail", "--user-ids", ",".join(people), "--batch-size", "2"]
+    assert main(cli(server, *argv, "--concurrency", "1", "-o", str(out))) == 5
+    assert "keyapi-async: 2 failed, the rest was pulled" in capsys.readouterr().err
+    assert [r.user_id for r in decode_lines(out.read_bytes(), InfluencerDetail)] == people[2:]
+    failures = out.with_name(out.name + ".failures.jsonl").read_text().splitlines()
+    assert [json.loads(line)["user_id"] for line in failures] == people[:2]

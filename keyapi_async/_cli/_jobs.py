@@ -228,8 +228,12 @@ class DetailJob:
         try:
             async for page in self._stream.pages(start=first):
                 yield page
-        except FanOutError as exc:
-            for wire, error in exc.failures.items():
+        except FanOutError:
+            self._note_failures(state)
+
+    def _note_failures(self, state: Checkpoint) -> None:
+        for wire, error in self._stream.failures.items():
+            if wire not in state.creators:
                 state.creators[wire] = Creator(failed=describe_error(error))
 
     def plan(self) -> Plan:
@@ -244,6 +248,7 @@ class DetailJob:
 
     def accept(self, page: Page[Any], state: Checkpoint) -> tuple[list[Any], bool]:
         state.last_page = page.page_num
+        self._note_failures(state)  # a batch set aside is in the checkpoint with the next page
         fresh = []
         for record in page.items:  # the stream drops repeats; these are from an earlier run
             user_id = record.user_id

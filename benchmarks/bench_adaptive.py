@@ -17,12 +17,13 @@ a second up to qps after each 429.
 from __future__ import annotations
 
 import asyncio
+import math
+import selectors
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Callable
 
-from keyapi_async import KeyAPI
-from keyapi_async._limiter import BACK_OFF, HEADROOM, PROBE, PROBE_AFTER, RateLimiter
+from keyapi_async import KeyAPI, RateLimiter
 from keyapi_async.testing import most_in_window
 
 from ._common import Arrivals, Outcome
@@ -66,7 +67,8 @@ async def _drive(server: FakeServer, pages: int, raise_limit: bool) -> _Run:
     client = KeyAPI(
         api_key=server.api_key, base_url=server.url, qps=CLIENT_QPS, max_retries=MAX_RETRIES
     )
-    limiter: Any = client._limiter  # the SDK's RateLimiter: its `rate` is the pace in force
+    limiter = client.limiter
+    assert isinstance(limiter, RateLimiter)  # its `rate` is the pace in force
     warm_up = WARM_UP / 4 if QUICK else WARM_UP
     watch = RAISED_MAX / 3 if QUICK else RAISED_MAX
     async with client:
@@ -103,10 +105,64 @@ async def _run(pages: int, raise_limit: bool) -> _Run:
 # --- the same scenarios on a simulated clock ----------------------------------------------------
 
 
-class _PreviousLimiter(RateLimiter):
-    """The limiter before the hold-then-probe recovery: +1% a second up to qps."""
+class _Jumps(selectors.DefaultSelector):
+    """Never waits: a wait for the next timer moves the simulated clock to it instead."""
 
-    __slots__ = ()
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout:
+            self.now += timeout
+        return super().select(0)
+
+
+class _SimulatedLoop(asyncio.SelectorEventLoop):
+    """An event loop on a simulated clock: `asyncio.sleep` takes no time, so the limiter's own
+    public `acquire()` and `rate_limited()` run 600 simulated seconds in a fraction of one."""
+
+    def __init__(self) -> None:
+        self.clock = _Jumps()
+        super().__init__(self.clock)
+
+    def time(self) -> float:
+        return self.clock.now
+
+
+class _PreviousLimiter:
+    """A model of the limiter before the hold-then-probe recovery: the same schedule and the same
+    estimate on a 429, then +1% a second up to qps."""
+
+    HEADROOM, BACK_OFF, MIN_QPS = 1.015, 0.95, 0.2  # as the SDK's then
+
+    def __init__(self, qps: float) -> None:
+        self.qps = self.rate = qps
+        self._next_slot = self._changed = -math.inf
+        self._recent: deque[float] = deque()
+
+    async def acquire(self) -> float:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._recover(now)
+        slot = max(now, self._next_slot)
+        if slot > now:
+            await asyncio.sleep(slot - now)
+        self._next_slot = slot + self.HEADROOM / self.rate
+        self._recent.append(slot)
+        while self._recent[0] <= slot - 2.0:
+            self._recent.popleft()
+        return slot
+
+    def rate_limited(self, hold: float, sent_at: float) -> None:
+        now = asyncio.get_running_loop().time()
+        started = sum(1 for start in self._recent if sent_at - 1.0 < start <= sent_at)
+        self._recover(now)
+        estimate = max(started - 1, self.rate / 2)
+        floor = min(self.MIN_QPS, self.qps)
+        self.rate = max(floor, min(self.rate, estimate * self.BACK_OFF))
+        self._changed = now
+        self._next_slot = max(self._next_slot, now + hold)
 
     def _recover(self, now: float) -> None:
         if self.rate < self.qps and now > self._changed:
@@ -114,8 +170,8 @@ class _PreviousLimiter(RateLimiter):
             self._changed = now
 
 
-def _simulate(
-    limiter: RateLimiter, seconds: float, raise_at: float | None
+async def _simulated_pull(
+    limiter: RateLimiter | _PreviousLimiter, seconds: float, raise_at: float | None
 ) -> tuple[list[float], list[float], list[tuple[float, float]]]:
     answered: list[float] = []
     rejected: list[float] = []
@@ -125,30 +181,45 @@ def _simulate(
     while now < seconds:
         if raise_at is not None and now >= raise_at:
             limit = RAISED_QPS
-        now = limiter._take_slot(now)
+        now = await limiter.acquire()
         recent.append(now)
         while now - recent[0] >= 1.0:
             recent.popleft()
         if len(recent) > limit:
             rejected.append(now)
-            limiter._on_rate_limited(now, hold=1.0, sent_at=now)
+            limiter.rate_limited(hold=1.0, sent_at=now)
         else:
             answered.append(now)
         trace.append((now, limiter.rate))
     return answered, rejected, trace
 
 
+def _simulate(
+    make: Callable[[float], RateLimiter | _PreviousLimiter], seconds: float, raise_at: float | None
+) -> tuple[list[float], list[float], list[tuple[float, float]]]:
+    """One pull at CLIENT_QPS against the server's rule, on a fresh simulated clock."""
+    loop = _SimulatedLoop()
+    try:
+        return loop.run_until_complete(_simulated_pull(make(CLIENT_QPS), seconds, raise_at))
+    finally:
+        loop.close()
+
+
 def _sim_rows() -> list[str]:
     rows = []
-    for name, make in (("today", RateLimiter), ("previous (+1%/s)", _PreviousLimiter)):
-        answered, rejected, _ = _simulate(make(CLIENT_QPS), 600.0, None)
+    makers: tuple[tuple[str, Callable[[float], RateLimiter | _PreviousLimiter]], ...] = (
+        ("today", RateLimiter),
+        ("previous (+1%/s)", _PreviousLimiter),
+    )
+    for name, make in makers:
+        answered, rejected, _ = _simulate(make, 600.0, None)
         late = [t for t in rejected if t >= SKIP]
         done = [t for t in answered if t >= SKIP]
         slowdown = (done[-1] - done[0]) / (len(done) / SERVER_QPS)
         # 8 at its worst moment: raised right after a 429 at the low limit.
-        first = _simulate(make(CLIENT_QPS), 60.0, None)[1]
+        first = _simulate(make, 60.0, None)[1]
         raise_at = max(first) + 1e-6 if first else 60.0
-        _, _, trace = _simulate(make(CLIENT_QPS), raise_at + 200.0, raise_at)
+        _, _, trace = _simulate(make, raise_at + 200.0, raise_at)
         up = next((t for t, r in trace if t >= raise_at and r >= 0.9 * RAISED_QPS), None)
         recover = f"{up - raise_at:.1f}" if up is not None else "> 200"
         rows.append(
@@ -177,13 +248,8 @@ def _converge(run: _Run, pages: int) -> Outcome:
         f"{pages} single-page requests, sequential. Ideal: {pages} pages at {SERVER_QPS:g}/s "
         f"= {ideal:g} s.",
         "",
-        "What the limiter does (keyapi_async/_limiter.py): it spaces starts evenly at its rate "
-        f"(x {HEADROOM:g} headroom). On a 429 it estimates the server's limit from its own "
-        "starts in the last second (the server counted one too many of them), drops to "
-        f"{BACK_OFF:.0%} of that estimate (one 429 never more than halves it), and holds every "
-        "start until Retry-After has passed. It then stays just below the estimate for "
-        f"{PROBE_AFTER:g} s without a 429, and only then probes above it by {PROBE - 1:.0%} a "
-        "second, up to qps: against a fixed limit, one 429 per probe.",
+        'What the limiter does on a 429, and how it recovers: docs/rate-limiting.md, "When '
+        'the server still says 429".',
         "",
         f"| pull | time s | time / ideal | requests | 429s | 429s after {SKIP:g} s | most in "
         "30 s | mean per 30 s | limiter rate: lowest / final | max answered in 1 s |",

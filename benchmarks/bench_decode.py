@@ -30,8 +30,7 @@ import aiohttp
 import msgspec
 import orjson
 
-from keyapi_async import Influencer
-from keyapi_async._endpoints import INFLUENCER_LIST
+from keyapi_async import Influencer, decode_records
 
 from ._baselines import (
     CATEGORIES,
@@ -123,9 +122,8 @@ WIRE_ORDER = "bare Struct, fields in wire order (not judged)"
 
 
 def _decoders(clean: bytes) -> dict[str, Callable[[bytes], Any]]:
-    sdk = INFLUENCER_LIST.decoder
     decoders: dict[str, Callable[[bytes], Any]] = {
-        SDK: lambda body: sdk.decode(200, body),
+        SDK: lambda body: decode_records(body, model=Influencer),
         BARE: struct_with_fields_parsed(bare_decoder()),
         "orjson.loads": with_fields_parsed(orjson.loads, orjson.loads),
         JSON: with_fields_parsed(json.loads, json.loads),

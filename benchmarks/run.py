@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 from benchmarks import (
     _report,
     bench_adaptive,
+    bench_cache_load,
     bench_decode,
     bench_fleet,
     bench_latency,
@@ -42,6 +43,7 @@ SUITE: list[tuple[tuple[str, ...], Callable[[], Outcome | list[Outcome]]]] = [
     (("6",), bench_memory.run),
     (("7", "7b"), bench_adaptive.run),  # one run, both figures of adaptive pacing
     (("8",), bench_fleet.run),
+    (("9",), bench_cache_load.run),
 ]
 
 

@@ -1,11 +1,9 @@
-"""mkdocs hook: pages that show text kept elsewhere, so that it has one source.
+"""mkdocs hook: the Benchmarks page shows benchmarks/results.md, kept outside docs/.
 
-- The Benchmarks page shows benchmarks/results.md, if a run has written it. `nox -s bench` writes
-  benchmarks/results.md and results.png outside docs/. This puts the results into the page at the
-  `<!-- benchmarks/results.md -->` marker, one heading level down, and publishes results.png
-  beside the page, so the build passes --strict with or without a run.
-- The Guarantees page shows the README's Guarantees section, its links to test files turned into
-  `tests/file.py::test_name` references (the site does not publish tests/).
+`nox -s bench` writes benchmarks/results.md and results.png outside docs/, if a run has written
+them. This puts the results into the page at the `<!-- benchmarks/results.md -->` marker, one
+heading level down, and publishes results.png beside the page, so the build passes --strict with
+or without a run.
 
 Only the standard mkdocs hook API is used: no plugin to install.
 """
@@ -50,26 +48,7 @@ def _demoted(markdown: str) -> str:
     return "\n".join(out) + "\n"
 
 
-GUARANTEES_MARKER = "<!-- README.md#guarantees -->"
-_TEST_LINK = re.compile(r"\[([^\]]+)\]\((tests/[^)]+)\)")
-
-
-def readme_guarantees(readme: str) -> str:
-    """The body of the README's "## Guarantees" section."""
-    section = readme.split("\n## Guarantees\n", 1)[1]
-    return section.split("\n## ", 1)[0].strip() + "\n"
-
-
-def _as_reference(match: re.Match[str]) -> str:
-    text, path = match.groups()
-    return f"`{path}`" if text.endswith(".py") else f"`{path}::{text}`"
-
-
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    if GUARANTEES_MARKER in markdown:
-        readme = (_root(config) / "README.md").read_text(encoding="utf-8")
-        body = _TEST_LINK.sub(_as_reference, readme_guarantees(readme))
-        return markdown.replace(GUARANTEES_MARKER, body)
     if page.file.src_uri != PAGE or MARKER not in markdown:
         return markdown
     results = _root(config) / RESULTS

@@ -6,8 +6,10 @@ async with KeyAPI() as client:
 """
 
 from ._budget import CreditBudget, LocalCreditBudget
-from ._client import KeyAPI, Usage
+from ._cache import MemoryCache, ResponseCache, SQLiteCache
+from ._client import KeyAPI
 from ._detail import DetailStream
+from ._endpoints import decode_records
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -26,7 +28,8 @@ from ._errors import (
     TooManyRedirects,
 )
 from ._fanout import FanOut, FanOutPage
-from ._limiter import RateLimiter
+from ._hooks import AttemptDetails
+from ._limiter import Limiter, RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Page, PageStream, Paginator, PagingPlan
 from ._params import (
@@ -39,7 +42,7 @@ from ._params import (
 )
 from ._resources import MAX_CONCURRENCY, MAX_PAGE_SIZE, PAGING_OPTIONS, Influencers
 from ._retry import set_testing
-from ._transport import Limiter
+from ._usage import Usage
 from ._version import __version__
 
 __all__ = [
@@ -64,7 +67,13 @@ __all__ = [
     "PAGING_OPTIONS",
     # test suites: retries without waiting (also in keyapi_async.testing)
     "set_testing",
-    # models
+    "AttemptDetails",
+    # caches
+    "ResponseCache",
+    "MemoryCache",
+    "SQLiteCache",
+    # models, and decoding an answer body kept elsewhere
+    "decode_records",
     "Influencer",
     "InfluencerDetail",
     "Video",

@@ -1,24 +1,30 @@
 """KeyAPI: configuration, lifecycle, and the one path every request takes.
 
-A call goes: refuse if closed -> lease a credit of the budget (see _budget) -> wait for the
-limiter -> once the connection is ready, count the request (see _transport) -> send -> decode.
-Retries and redirect hops go the same way, so each is paced, budgeted and counted; each leases
-its credit as soon as it is decided (before a backoff sleep), ahead of any new call.
+A call goes, layer by layer:
+- `_request`: an answer in the cache costs nothing (see _cache); identical calls in flight share
+  one request (see _coalesce);
+- `_request_filling_cache`: with a cache shared by processes, one process buys what they all want;
+- `_request_with_retries`: lease a credit of the budget (see _budget), retry what is worth it;
+- `_send_following_redirects`: each hop is a request of its own, then the answer is decoded;
+- `_send_once`: wait for the limiter, count the request once its connection is ready (see
+  _transport), send.
+Retries and redirect hops go the same way, so each is paced, budgeted and counted; each leases its
+credit as soon as it is decided (before a backoff sleep), ahead of any new call.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import os
-from collections.abc import Callable
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from yarl import URL
 
 from ._budget import CallLease, CreditBudget, budget_from
+from ._cache import ResponseCache, cache_key
+from ._cache_use import checked_cache, lookup, store, ttl_of
+from ._config import SignatureDefault, check_base_url, env_base_url, resolve_key, seconds
 from ._endpoints import Endpoint
 from ._errors import (
     AuthenticationError,
@@ -29,168 +35,77 @@ from ._errors import (
     TooManyRedirects,
 )
 from ._fingerprint import key_fingerprint
-from ._limiter import RateLimiter
-from ._params import finite_number, shown, whole
+from ._hooks import CallTrace, EventHook, checked_hooks
+from ._limiter import Limiter, RateLimiter
+from ._logging import logger
+from ._params import whole
 from ._resources import Influencers
-from ._retry import RetryPolicy, logger
-from ._transport import Limiter, Transport
+from ._retry import RetryPolicy
+from ._shared import OutgoingRequest, Shared
+from ._transport import RawResponse, Transport
+from ._usage import Usage
 
 T = TypeVar("T")
+Records = tuple[list[T], str | None]  # the records of one answer, and its request_id
+Bought = tuple[list[T], str | None, bytes]  # the same, with the body as it came (for a cache)
+INHERIT: Literal["inherit"] = "inherit"
 
-DEFAULT_BASE_URL = "https://api.keyapi.ai"
 MAX_REDIRECTS = 3
-_LOOPBACK_NAMES = ("localhost", "localhost.")
-_DEFAULT_QPS = 10.0
+_QPS = SignatureDefault(10.0)
 
 
-class Usage:
-    """What this client has spent.
-
-    - `requests`: HTTP requests sent, retries and redirect hops included, whatever the answer.
-    - `credits`: what the account may be charged: the same count, since every request that
-      reaches the server costs a credit (docs: README.md; whether error answers are billed is not
-      published, so this is the most the bill can say).
-    - `succeeded`: answers with data (HTTP 200, code 0).
-    - `retries`: attempts that were retried.
-
-    A request counts once its connection is ready. Not exact in one case: a kept-alive connection
-    the server closes just as it is reused fails the request after it was counted, though it may
-    never have reached the server (see _transport); then `credits` can be one above the bill.
-    """
-
-    __slots__ = ("requests", "retries", "succeeded")
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self.succeeded = 0
-        self.retries = 0
-
-    @property
-    def credits(self) -> int:
-        return self.requests
-
-    def __repr__(self) -> str:
-        return (
-            f"Usage(requests={self.requests}, credits={self.credits}, "
-            f"succeeded={self.succeeded}, retries={self.retries})"
-        )
-
-
-def _resolve_key(api_key: str | None) -> str:
-    if api_key is None:
-        key = os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
-        if not key:
-            raise KeyAPIError(
-                "no API key: pass api_key=... or set KEYAPI_API_KEY (KEYAPI_TOKEN is read too)"
-            )
-    elif not isinstance(api_key, str) or not api_key:
-        raise InvalidParameterError(
-            "api_key", "must be a non-empty string; leave it unset to read KEYAPI_API_KEY"
-        )
-    else:
-        key = api_key
-    if not (key.isascii() and key.isprintable()) or " " in key:
-        # Never shown: even a malformed key is a secret.
-        raise InvalidParameterError(
-            "api_key", "must be printable ASCII without spaces (keys look like sk_live_...)"
-        )
-    return key
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host.lower() in _LOOPBACK_NAMES
-
-
-def _env_base_url() -> tuple[str, str]:
-    """(where it came from, the URL): ours first, then the provider's tooling's variable (docs
-    README), since a value set for this SDK alone is the more specific one."""
-    for name in ("KEYAPI_BASE_URL", "KEYAPI_API_BASE_URL"):
-        value = os.environ.get(name)
-        if value:
-            return name, value
-    return "base_url", DEFAULT_BASE_URL
-
-
-def _check_base_url(url: Any, *, allow_insecure_http: bool, parameter: str = "base_url") -> str:
-    try:
-        parsed = URL(url) if isinstance(url, str) else None
-        host, port = (parsed.host, parsed.port) if parsed is not None else (None, None)
-    except (ValueError, UnicodeError) as exc:
-        raise InvalidParameterError(parameter, f"is not a valid URL ({exc})") from None
-    if parsed is None or parsed.scheme not in ("http", "https") or not host or port is None:
-        raise InvalidParameterError(parameter, f"must be an http(s) URL, got {shown(url)}")
-    if parsed.scheme == "http" and not _is_loopback(host) and not allow_insecure_http:
-        raise InvalidParameterError(
-            parameter,
-            f"plain http to {host} would send the API key in clear text; "
-            "use https, or pass allow_insecure_http=True",
-        )
-    return str(url)
-
-
-def _seconds(name: str, value: Any, *, allow_zero: bool) -> float:
-    if not finite_number(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidParameterError(name, f"must be a finite number {bound}, got {shown(value)}")
-    return float(value)
-
-
-def _count(name: str, value: Any, *, low: int, high: int | None = None) -> int:
-    return whole(name, value, low, high)
-
-
-class _Passage:
-    """One request's way out: wait for the limiter, then count it once it is really sent."""
-
-    __slots__ = ("_client", "_lease", "start")
-
-    def __init__(self, client: KeyAPI, lease: CallLease | None) -> None:
-        self._client = client
-        self._lease = lease
-        self.start = 0.0  # on the loop's clock, when the limiter reports it
-
-    async def wait_for_slot(self) -> None:
-        client = self._client
-        limiter = client._limiter
-        if limiter is not None:
-            started = await limiter.acquire()
-            if client._limiter_timed:
-                self.start = started  # type: ignore[assignment]  # a float, by the hooks' contract
-        client._ensure_open()
-
-    def sent(self) -> None:
-        client = self._client
-        client.usage.requests += 1
-        if self._lease is not None:
-            self._lease.sent = True
-        if client._slip is not None:
-            # A late wake-up or a cold connection (TCP, TLS) delays this request past its slot;
-            # the later ones must not catch up with it in the server's window.
-            client._slip(asyncio.get_running_loop().time() - self.start)
+def _describe(details: dict[str, Any]) -> str:
+    endpoint, query = details["args"][0], details["args"][1]
+    page = query.get("page_num")
+    return str(endpoint.path) + (f" page {page}" if page else "")
 
 
 class KeyAPI:
     """Async client for KeyAPI's TikTok influencer analytics.
 
     Use it as `async with KeyAPI() as client:` or call `await client.aclose()` when done.
+
+    Args:
+        api_key: Sent only in the Authorization header, only to the base URL's origin. Unset:
+            read from the environment variable KEYAPI_API_KEY, else KEYAPI_TOKEN.
+        base_url: Unset: KEYAPI_BASE_URL, else KEYAPI_API_BASE_URL, else https://api.keyapi.ai.
+            Plain http:// is refused off loopback unless `allow_insecure_http=True`.
+        qps: At most this many requests start in any sliding second (the server's count);
+            None switches pacing off. After a 429 the pace adapts down, then probes back up.
+        max_retries: Retries after the first attempt, for 429, 5xx, timeouts, connection errors
+            and bodies that are not JSON. Other errors are final and cost one request.
+        retry_base_delay: Seconds: the exponential backoff's first bound (full jitter).
+        retry_max_delay: Seconds: the cap of every wait, a server's Retry-After included.
+        timeout: Seconds for one whole answer, body included; waiting for the limiter does not
+            count.
+        max_credits: Shortcut for `budget=LocalCreditBudget(max_credits)`: the client sends at
+            most this many requests, retries included, then raises CreditBudgetExceeded.
+        budget: Any CreditBudget (LocalCreditBudget, or keyapi_async.redis.RedisCreditBudget for
+            a fleet); not together with `max_credits`.
+        detail_batch_size: IDs per detail request, 1 to 100.
+        limiter: Any object with `async acquire()`, instead of `qps` (a shared RateLimiter, a
+            RedisRateLimiter, an aiolimiter.AsyncLimiter).
+        coalesce: Identical calls in flight at once share one request (`usage.coalesced`).
+        event_hooks: Functions called with an AttemptDetails after every attempt of every call
+            and every cache hit (keyapi_async.otel.tracing() makes them OpenTelemetry spans).
+        cache: A ResponseCache (MemoryCache, SQLiteCache, keyapi_async.redis.RedisCache): answers
+            it holds cost no request (`usage.cache_hits`). Closed with the client.
+        session: An aiohttp.ClientSession to borrow; the client then does not close it.
+        allow_insecure_http: Allow plain http:// to a host that is not loopback.
     """
 
     __slots__ = (
-        "_budget",
-        "_closed",
-        "_limiter",
-        "_limiter_timed",
-        "_rate_limited",
+        "_cache",
+        "_coalesce",
+        "_hooks",
+        "_refresh",
         "_retry",
-        "_slip",
-        "_transport",
+        "_send_with_retries",
+        "_shared",
+        "_timeout",
         "base_url",
         "detail_batch_size",
         "influencers",
-        "usage",
     )
 
     def __init__(
@@ -198,7 +113,7 @@ class KeyAPI:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        qps: float | None = 10.0,
+        qps: float | None = _QPS,
         max_retries: int = 4,
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 30.0,
@@ -207,73 +122,127 @@ class KeyAPI:
         budget: CreditBudget[Any] | None = None,
         detail_batch_size: int = 20,
         limiter: Limiter | None = None,
+        coalesce: bool = True,
+        cache: ResponseCache | None = None,
+        event_hooks: Sequence[EventHook] = (),
         session: aiohttp.ClientSession | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        key = _resolve_key(api_key)
-        source, base_url = ("base_url", base_url) if base_url is not None else _env_base_url()
-        self.base_url = _check_base_url(
+        key = resolve_key(api_key)
+        source, base_url = ("base_url", base_url) if base_url is not None else env_base_url()
+        self.base_url = check_base_url(
             base_url, allow_insecure_http=allow_insecure_http, parameter=source
         )
-        base_delay = _seconds("retry_base_delay", retry_base_delay, allow_zero=True)
-        max_delay = _seconds("retry_max_delay", retry_max_delay, allow_zero=True)
+        self._configure(max_retries, retry_base_delay, retry_max_delay, timeout)
+        if limiter is not None:
+            if not callable(getattr(limiter, "acquire", None)):
+                raise InvalidParameterError("limiter", "must have an async acquire() method")
+            if qps is not _QPS and qps is not None:
+                raise InvalidParameterError("qps", "set the rate on the limiter you pass, not here")
+        elif qps is not None:
+            limiter = RateLimiter(qps)
+        # A shared limiter or budget scoped by the key gets a fingerprint of it, never the key.
+        fingerprint = key_fingerprint(key)
+        for shared in (limiter, budget):
+            bind = getattr(shared, "bind", None)
+            if callable(bind):
+                bind(fingerprint)
+        budget = budget_from(budget, max_credits)
+        self.detail_batch_size = whole("detail_batch_size", detail_batch_size, 1, 100)
+        if not isinstance(coalesce, bool):
+            raise InvalidParameterError("coalesce", f"must be True or False, got {coalesce!r}")
+        self._coalesce = coalesce
+        self._cache = checked_cache(cache)
+        self._refresh = False
+        self._hooks = checked_hooks(event_hooks)
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise InvalidParameterError("session", "must be an aiohttp.ClientSession")
+        transport = Transport(base_url=self.base_url, api_key=key, session=session)
+        self._shared = Shared(transport, limiter, budget, fingerprint)
+        self.influencers = Influencers(
+            request=self._request, detail_batch_size=self.detail_batch_size
+        )
+
+    def _configure(
+        self, max_retries: Any, retry_base_delay: Any, retry_max_delay: Any, timeout: Any
+    ) -> None:
+        base_delay = seconds("retry_base_delay", retry_base_delay, allow_zero=True)
+        max_delay = seconds("retry_max_delay", retry_max_delay, allow_zero=True)
         if base_delay > max_delay:
             raise InvalidParameterError(
                 "retry_base_delay", f"must be <= retry_max_delay ({base_delay:g} > {max_delay:g})"
             )
         self._retry = RetryPolicy(
-            max_retries=_count("max_retries", max_retries, low=0),
+            max_retries=whole("max_retries", max_retries, 0),
             base_delay=base_delay,
             max_delay=max_delay,
         )
-        if limiter is not None:
-            if not callable(getattr(limiter, "acquire", None)):
-                raise InvalidParameterError("limiter", "must have an async acquire() method")
-            if qps is not None and qps != _DEFAULT_QPS:  # 10.0 is the signature's default
-                raise InvalidParameterError("qps", "set the rate on the limiter you pass, not here")
-            self._limiter: Limiter | None = limiter
-        else:
-            self._limiter = None if qps is None else RateLimiter(qps)
-        # Optional pacing hooks (RateLimiter's, or any limiter's with the same methods), looked up
-        # once: with them acquire() returns the start time on the loop's clock.
-        slip = getattr(self._limiter, "slip", None)
-        rate_limited = getattr(self._limiter, "rate_limited", None)
-        self._slip: Callable[[float], object] | None = slip if callable(slip) else None
-        self._rate_limited: Callable[[float, float], object] | None = (
-            rate_limited if callable(rate_limited) else None
+        self._timeout = aiohttp.ClientTimeout(total=seconds("timeout", timeout, allow_zero=False))
+        self._send_with_retries = self._retry.retrying(
+            self._send_following_redirects,
+            before_retry=self._before_retry,
+            describe=_describe,
         )
-        self._limiter_timed = self._slip is not None or self._rate_limited is not None
-        # A shared limiter or budget scoped by the key gets a fingerprint of it, never the key.
-        for shared in (self._limiter, budget):
-            bind = getattr(shared, "bind", None)
-            if callable(bind):
-                bind(key_fingerprint(key))
-        self._budget = budget_from(budget, max_credits)
-        self.detail_batch_size = _count("detail_batch_size", detail_batch_size, low=1, high=100)
-        timeout_s = _seconds("timeout", timeout, allow_zero=False)
-        if session is not None and not isinstance(session, aiohttp.ClientSession):
-            raise InvalidParameterError("session", "must be an aiohttp.ClientSession")
-        self._transport = Transport(
-            base_url=self.base_url, api_key=key, timeout=timeout_s, session=session
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        retry_base_delay: float | None = None,
+        retry_max_delay: float | None = None,
+        cache: ResponseCache | Literal["inherit"] | None = INHERIT,
+        refresh_cache: bool | None = None,
+    ) -> KeyAPI:
+        """A view of this client with other per-call options: it shares the session, limiter,
+        budget, usage and calls in flight, so a FastAPI route can use a shorter timeout than a
+        batch job on the same client. Options left unset keep this client's. The view owns
+        nothing: closing it is closing this client.
+
+        `cache=None`: this view neither reads nor stores answers. `refresh_cache=True`: it buys
+        every answer afresh and stores it, so the cache's copy is renewed.
+        """
+        view = object.__new__(KeyAPI)
+        retry = self._retry
+        view._configure(
+            retry.max_retries if max_retries is None else max_retries,
+            retry.base_delay if retry_base_delay is None else retry_base_delay,
+            retry.max_delay if retry_max_delay is None else retry_max_delay,
+            self._timeout.total if timeout is None else timeout,
         )
-        self._closed = False
-        self.usage = Usage()
-        self.influencers = Influencers(self)
+        view._shared = self._shared
+        view._coalesce = self._coalesce
+        view._hooks = self._hooks
+        view._cache = self._cache if cache is INHERIT else checked_cache(cache)
+        if refresh_cache is not None and not isinstance(refresh_cache, bool):
+            raise InvalidParameterError(
+                "refresh_cache", f"must be True, False or None, got {refresh_cache!r}"
+            )
+        view._refresh = self._refresh if refresh_cache is None else refresh_cache
+        view.base_url = self.base_url
+        view.detail_batch_size = self.detail_batch_size
+        view.influencers = Influencers(
+            request=view._request, detail_batch_size=view.detail_batch_size
+        )
+        return view
+
+    @property
+    def usage(self) -> Usage:
+        """What this client and its views have spent (and saved)."""
+        return self._shared.usage
 
     @property
     def limiter(self) -> Limiter | None:
         """The limiter in force (`limiter=`, or a RateLimiter from `qps=`); None: no pacing."""
-        return self._limiter
+        return self._shared.limiter
 
     @property
     def budget(self) -> CreditBudget[Any] | None:
         """The credit budget in force (`budget=`, or a LocalCreditBudget from `max_credits=`)."""
-        return self._budget
+        return self._shared.budget
 
     def __repr__(self) -> str:
-        return (
-            f"KeyAPI(base_url={self.base_url!r}, limiter={self._limiter!r}, usage={self.usage!r})"
-        )
+        return f"KeyAPI(base_url={self.base_url!r}, limiter={self.limiter!r}, usage={self.usage!r})"
 
     async def __aenter__(self) -> KeyAPI:
         return self
@@ -287,79 +256,117 @@ class KeyAPI:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session (unless it was passed in). The client then refuses to send."""
-        self._closed = True
-        await self._transport.aclose()
-
-    async def _request(
-        self, endpoint: Endpoint[T], query: dict[str, str]
-    ) -> tuple[list[T], str | None]:
-        """One call with retries: (records, request_id) or the last typed error."""
-        budget = self._budget
-        if budget is not None:
-            return await self._leased(budget, endpoint, query)
-        # The first attempt runs bare: the retry machinery is only built once it is needed.
+        """Close the HTTP session (unless it was passed in) and the cache. The client then
+        refuses to send."""
+        self._shared.closed = True
         try:
-            return await self._attempt(endpoint, query, None)
-        except KeyAPIError as exc:
-            if not exc.retryable or self._retry.max_retries == 0:
-                raise
-            return await self._retry_after(exc, endpoint, query, None)
-
-    async def _leased(
-        self, budget: CreditBudget[Any], endpoint: Endpoint[T], query: dict[str, str]
-    ) -> tuple[list[T], str | None]:
-        """_request under a budget: one lease from the first attempt to the last."""
-        self._ensure_open()
-        lease = CallLease(budget, await budget.reserve(retry=False))
-        try:
-            try:
-                return await self._attempt(endpoint, query, lease)
-            except KeyAPIError as exc:
-                if not exc.retryable or self._retry.max_retries == 0:
-                    raise
-                return await self._retry_after(exc, endpoint, query, lease)
+            await self._shared.transport.aclose()
         finally:
-            await lease.release()
+            if self._cache is not None:
+                await self._cache.aclose()
 
-    async def _retry_after(
+    # The request path, outermost layer first.
+
+    async def _request(self, endpoint: Endpoint[T], query: dict[str, str]) -> Records[T]:
+        """One call: (records, request_id) or the last typed error."""
+        shared = self._shared
+        shared.ensure_open()
+        cache = self._cache
+        key = None
+        if cache is not None and ttl_of(cache, endpoint.name) > 0:
+            key = cache_key(endpoint.name, query, shared.fingerprint)
+            if not self._refresh:
+                hit = await lookup(cache, endpoint, key, self._shared.usage)
+                if hit is not None:
+                    if self._hooks:
+                        CallTrace(self._hooks, endpoint.name, query.get("page_num")).cache_hit(
+                            hit[1]
+                        )
+                    return hit
+        if not self._coalesce:
+            records, request_id, _ = await self._request_filling_cache(endpoint, query, key)
+            return records, request_id
+        (records, request_id, _), was_shared = await shared.in_flight.join(
+            (endpoint.path, self._refresh, *sorted(query.items())),
+            lambda: self._request_filling_cache(endpoint, query, key),
+            self._count_coalesced,
+        )
+        # Each caller gets its own list: one caller's edits must not show in another's.
+        return (list(records) if was_shared else records), request_id
+
+    def _count_coalesced(self) -> None:
+        self._shared.usage.coalesced += 1
+
+    async def _request_filling_cache(
+        self, endpoint: Endpoint[T], query: dict[str, str], key: str | None
+    ) -> Bought[T]:
+        cache = self._cache
+        if key is None or cache is None:
+            return await self._request_with_retries(endpoint, query)
+        fill_lock = getattr(cache, "fill_lock", None)
+        if fill_lock is None:
+            bought = await self._request_with_retries(endpoint, query)
+        else:
+            # Another process may be buying it: wait for its value, then look again.
+            async with fill_lock(key):
+                if not self._refresh:
+                    hit = await lookup(cache, endpoint, key, self._shared.usage)
+                    if hit is not None:
+                        return (*hit, b"")
+                bought = await self._request_with_retries(endpoint, query)
+        await store(cache, key, bought[2], ttl_of(cache, endpoint.name))
+        return bought
+
+    async def _request_with_retries(
+        self, endpoint: Endpoint[T], query: dict[str, str]
+    ) -> Bought[T]:
+        trace = (
+            CallTrace(self._hooks, endpoint.name, query.get("page_num")) if self._hooks else None
+        )
+        budget = self._shared.budget
+        lease = None
+        try:
+            if budget is None:
+                return await self._send_with_retries(endpoint, query, None, trace)
+            self._shared.ensure_open()
+            lease = CallLease(budget, await budget.reserve(retry=False))
+            # one lease from the first attempt to the last
+            return await self._send_with_retries(endpoint, query, lease, trace)
+        except KeyAPIError as exc:
+            if trace is not None and trace.attempt:
+                trace.failed(exc, None)  # the last attempt: no retry follows
+            raise
+        finally:
+            if lease is not None:
+                await lease.release()
+
+    def _trace(self, endpoint: Endpoint[Any], query: dict[str, str]) -> CallTrace:
+        return CallTrace(self._hooks, endpoint.name, query.get("page_num"))
+
+    async def _before_retry(self, details: dict[str, Any]) -> None:
+        lease: CallLease | None = details["args"][2]
+        if lease is not None:
+            await lease.renew()  # before the backoff sleep: no new call takes its credit
+        self._shared.usage.retries += 1
+        trace: CallTrace | None = details["args"][3]
+        if trace is not None:
+            trace.failed(details["exception"], details["wait"])
+
+    async def _send_following_redirects(
         self,
-        first_error: KeyAPIError,
         endpoint: Endpoint[T],
         query: dict[str, str],
         lease: CallLease | None,
-    ) -> tuple[list[T], str | None]:
-        records: list[T] = []
-        request_id: str | None = None
-        first: KeyAPIError | None = first_error
-
-        def what() -> str:
-            page = query.get("page_num")
-            return endpoint.path + (f" page {page}" if page else "")
-
-        async def before_retry() -> None:
-            if lease is not None:
-                await lease.renew()  # before the backoff sleep: no new call takes its credit
-            self.usage.retries += 1
-
-        async with self._retry.attempts(what, before_retry) as attempts:
-            async for attempt in attempts:
-                with attempt:
-                    if first is not None:  # hand backoff the first attempt's error to wait on
-                        failed, first = first, None
-                        raise failed
-                    records, request_id = await self._attempt(endpoint, query, lease)
-        return records, request_id
-
-    async def _attempt(
-        self, endpoint: Endpoint[T], query: dict[str, str], lease: CallLease | None
-    ) -> tuple[list[T], str | None]:
-        url: URL = self._transport.url(endpoint.path)
+        trace: CallTrace | None,
+    ) -> Bought[T]:
+        shared = self._shared
+        if trace is not None:
+            trace.begin()
+        url: URL = shared.transport.url(endpoint.path)
         params: dict[str, str] | None = query
         for _ in range(MAX_REDIRECTS + 1):
-            passage = _Passage(self, lease)
-            self._ensure_open()
-            answer = await self._transport.get(url, params, passage)
+            request = OutgoingRequest(shared, lease, trace)
+            answer = await self._send_once(url, params, request)
             if answer.location is None:
                 break
             url, params = answer.location, None  # each hop is a request: paced and counted
@@ -368,35 +375,40 @@ class KeyAPI:
         else:
             raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {endpoint.path}")
         try:
-            result = endpoint.decoder.decode(
+            records, request_id = endpoint.decoder.decode(
                 answer.status, answer.body, retry_after=answer.retry_after
             )
         except RateLimitError as exc:
-            if self._rate_limited is not None:
-                self._rate_limited(self._retry.hold_after(exc.retry_after), passage.start)
+            shared.usage.rate_limited += 1
+            if shared.rate_limited is not None:
+                shared.rate_limited(self._retry.hold_after(exc.retry_after), request.start)
             raise
         except AuthenticationError as exc:
-            if not self._transport.sends_key_to(url):  # redirected off the origin: no key sent
+            if not shared.transport.sends_key_to(url):  # redirected off the origin: no key sent
                 raise exc.without_key() from None
             raise
         except InsufficientCreditsError as exc:
             await self._credits_exhausted(exc)
             raise
-        self.usage.succeeded += 1
-        return result
+        shared.usage.succeeded += 1
+        if trace is not None:
+            trace.succeeded(answer.status, request_id)
+        return records, request_id, answer.body
+
+    async def _send_once(
+        self, url: URL, params: dict[str, str] | None, request: OutgoingRequest
+    ) -> RawResponse:
+        self._shared.ensure_open()
+        return await self._shared.transport.get(url, params, request, self._timeout)
 
     async def _credits_exhausted(self, exc: InsufficientCreditsError) -> None:
         """Tell a shared limiter or budget, so that the rest of the fleet stops before sending:
         one wasted request per fleet, not one per worker. Failing to tell costs money, never
         the 402 itself, which is raised whatever happens here."""
-        for shared in (self._limiter, self._budget):
+        for shared in (self._shared.limiter, self._shared.budget):
             hook = getattr(shared, "credits_exhausted", None)
             if callable(hook):
                 try:
                     await hook(exc.message)
                 except KeyAPIError as failure:
                     logger.warning("could not share the 402 with the fleet: %s", failure)
-
-    def _ensure_open(self) -> None:
-        if self._closed:
-            raise KeyAPIError("this KeyAPI client is closed")

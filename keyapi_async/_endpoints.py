@@ -28,6 +28,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Endpoint(Generic[T]):
+    name: str  # what caches and logs call it: "list", "detail", ...
     path: str
     model: type[T]
     params: Mapping[str, Param]
@@ -100,6 +101,7 @@ _SORT_TYPE = Param(p.code(p.SortType))
 _TEXT = Param(p.text)
 
 INFLUENCER_LIST = Endpoint(
+    name="list",
     path="/v1/tiktok/influencer/list/analytics",
     model=Influencer,
     max_page=10_000,  # "page numbers start from 1 and go up to 10000"
@@ -132,6 +134,7 @@ INFLUENCER_LIST = Endpoint(
 )
 
 INFLUENCER_DETAIL = Endpoint(
+    name="detail",
     path="/v1/tiktok/influencer/detail/analytics",
     model=InfluencerDetail,
     # The lists are validated and split into batches by influencers.detail.
@@ -139,6 +142,7 @@ INFLUENCER_DETAIL = Endpoint(
 )
 
 INFLUENCER_VIDEOS = Endpoint(
+    name="videos",
     path="/v1/tiktok/influencer/videos/analytics",
     model=Video,
     max_page=100_000,
@@ -152,6 +156,7 @@ INFLUENCER_VIDEOS = Endpoint(
 )
 
 INFLUENCER_RANKING = Endpoint(
+    name="ranking",
     path="/v1/tiktok/influencer/ranking/analytics",
     model=RankedInfluencer,
     max_page=100_000,
@@ -167,8 +172,27 @@ INFLUENCER_RANKING = Endpoint(
 )
 
 INFLUENCER_LIVESTREAMS = Endpoint(
+    name="livestreams",
     path="/v1/tiktok/influencer/livestreams/analytics",
     model=Livestream,
     max_page=100_000,
     params={"user_id": Param(p.numeric_id, required=True)},
 )
+
+# Every declaration above, by name: what caches and hooks know the endpoints by. A new
+# endpoint is found here by itself (no list to keep in step).
+DECLARED: dict[str, Endpoint[Any]] = {
+    value.name: value for value in tuple(globals().values()) if isinstance(value, Endpoint)
+}
+_BY_MODEL: dict[type[Any], Endpoint[Any]] = {e.model: e for e in DECLARED.values()}
+
+
+def decode_records(body: bytes, *, model: type[T]) -> list[T]:
+    """The records of one answer body (as the API sent it, or as a cache or a file kept it),
+    decoded exactly as the client decodes them; an error answer raises its typed error."""
+    endpoint = _BY_MODEL.get(model)
+    if endpoint is None:
+        names = ", ".join(m.__name__ for m in _BY_MODEL)
+        raise InvalidParameterError("model", f"must be one of {names}, got {model!r}")
+    records: list[T] = endpoint.decoder.decode(200, body)[0]
+    return records

@@ -8,19 +8,17 @@ queue: FanOutPage objects, None (a failed user's slot), an exception, or DONE.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ._errors import APIStatusError, KeyAPIError, ResponseDecodeError
+from ._logging import logger
 from ._pagination import Paginator
 
 __all__ = ["DONE", "SAME_FAILURE_LIMIT", "FanOutPage", "Work", "about_one_user", "worker"]
 
 T = TypeVar("T")
-
-logger = logging.getLogger("keyapi_async")
 
 DONE = object()
 SAME_FAILURE_LIMIT = 3  # first failures alike, with no success yet: the query, not the users

@@ -32,11 +32,24 @@ import asyncio
 import bisect
 import math
 from collections import deque
+from typing import Protocol
 
 from ._errors import InvalidParameterError
 from ._params import finite_number, shown
 
-__all__ = ["RateLimiter"]
+__all__ = ["Limiter", "RateLimiter"]
+
+
+class Limiter(Protocol):
+    """Anything that paces: `await limiter.acquire()` returns when a request may start.
+
+    Optional hooks the client uses when present (RateLimiter and RedisRateLimiter have them):
+    with `slip(seconds)` or `rate_limited(hold, start)`, `acquire()` must return the start time on
+    the loop's clock; `bind(fingerprint)` scopes shared state by a hash of the key;
+    `await credits_exhausted(message)` hears of a 402.
+    """
+
+    async def acquire(self) -> object: ...
 
 
 HEADROOM = 1.015

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from . import _endpoints as e
 from . import _params as p
@@ -21,10 +21,9 @@ from ._fanout import FanOut
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
 from ._pagination import Paginator, PagingPlan
 
-if TYPE_CHECKING:
-    from ._client import KeyAPI
-
 T = TypeVar("T")
+# What the client hands its resources: one call of an endpoint, (records, request_id).
+Request = Callable[[e.Endpoint[Any], dict[str, str]], Awaitable[tuple[list[Any], str | None]]]
 
 PAGING_OPTIONS = ("page_size", "start_page", "max_pages", "limit", "concurrency")
 MAX_CONCURRENCY = 64
@@ -51,10 +50,11 @@ def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> PagingPlan:
 class Influencers:
     """The TikTok influencer analytics endpoints."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_detail_batch_size", "_request")
 
-    def __init__(self, client: KeyAPI) -> None:
-        self._client = client
+    def __init__(self, *, request: Request, detail_batch_size: int) -> None:
+        self._request = request
+        self._detail_batch_size = detail_batch_size
 
     def _paginate(self, endpoint: e.Endpoint[T], arguments: dict[str, Any]) -> Paginator[T]:
         arguments.pop("self", None)
@@ -67,7 +67,7 @@ class Influencers:
         self, endpoint: e.Endpoint[T], query: dict[str, str], page_size: int, page_num: int
     ) -> Awaitable[tuple[list[T], str | None]]:
         paged = {**query, "page_num": str(page_num), "page_size": str(page_size)}
-        return self._client._request(endpoint, paged)
+        return self._request(endpoint, paged)
 
     # The signatures below carry exactly the documented query parameters; `locals()` hands them
     # to the endpoint declaration, which validates and builds the query.
@@ -222,7 +222,7 @@ class Influencers:
         A duplicate is sent once; an unknown ID is simply absent from the result.
         """
         wanted = wanted_ids(user_ids, unique_ids)
-        size = self._client.detail_batch_size
+        size = self._detail_batch_size
         return await detail_all(self._detail_request, wanted, size, DETAIL_CONCURRENCY)
 
     def detail_stream(
@@ -237,10 +237,10 @@ class Influencers:
         DetailStream."""
         wanted = wanted_ids(user_ids, unique_ids)
         workers = p.whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
-        size = self._client.detail_batch_size
+        size = self._detail_batch_size
         return DetailStream(self._detail_request, wanted, size, workers)
 
     def _detail_request(
         self, query: dict[str, str]
     ) -> Awaitable[tuple[builtins.list[InfluencerDetail], str | None]]:
-        return self._client._request(e.INFLUENCER_DETAIL, query)
+        return self._request(e.INFLUENCER_DETAIL, query)

@@ -4,22 +4,28 @@ What is retried is decided by the error itself (`KeyAPIError.retryable`): 429, 5
 errors, timeouts and bodies that are not JSON. Waits grow exponentially from `base_delay` with
 full jitter, capped at `max_delay`; a server's Retry-After replaces the computed wait (capped too).
 Every retry is logged at DEBUG on the "keyapi_async" logger.
+
+python-backoff runs the loop, as its docs show: `on_exception` over one attempt, a runtime wait
+generator that reads the exception it is sent, `giveup` for final errors, `on_backoff` for the log
+and the caller's bookkeeping.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import backoff
 
 from ._errors import KeyAPIError
+from ._logging import logger
 
-logger = logging.getLogger("keyapi_async")
+P = ParamSpec("P")
+R = TypeVar("R")
+MAX_EXPONENT = 62  # 2**62 * any base delay is past every cap; a larger power overflows a float
 
 _testing = False
 
@@ -60,7 +66,7 @@ def is_testing() -> bool:
     return _testing
 
 
-def _is_final(exc: BaseException) -> bool:
+def _is_final(exc: Exception) -> bool:
     return not getattr(exc, "retryable", False)
 
 
@@ -77,52 +83,62 @@ class RetryPolicy:
             return 0.0
         return min(1.0 if retry_after is None else retry_after, self.max_delay)
 
+    def wait_before_retry(self, retry: int, error: BaseException | None) -> float:
+        """Seconds before retry number `retry` (0-based): the server's Retry-After if it sent
+        one, else full jitter over an exponential bound; both capped at max_delay."""
+        if _testing:
+            return 0.0
+        hint = getattr(error, "retry_after", None)
+        if hint is not None:
+            return float(min(hint, self.max_delay))
+        bound = min(self.max_delay, self.base_delay * 2 ** min(retry, MAX_EXPONENT))
+        return random.uniform(0, bound)
+
     def _waits(self) -> Generator[float, BaseException | None, None]:
-        exc = yield 0.0  # backoff primes the generator with send(None)
-        attempt = 0
+        """backoff's wait generator: it is sent the exception of each failed attempt."""
+        error = yield 0.0  # backoff primes the generator with send(None)
+        retry = 0
         while True:
-            hint = getattr(exc, "retry_after", None)
-            if _testing:
-                wait = 0.0
-            elif hint is not None:
-                wait = min(hint, self.max_delay)
-            else:
-                wait = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
-            attempt += 1
-            exc = yield wait
+            error = yield self.wait_before_retry(retry, error)
+            retry += 1
 
-    @contextlib.asynccontextmanager
-    async def attempts(
-        self, what: Callable[[], str], on_retry: Callable[[], Awaitable[None]]
-    ) -> AsyncIterator[AsyncIterator[Any]]:
-        """Yields backoff's attempt iterator; closed on exit so no generator outlives the call.
+    def retrying(
+        self,
+        attempt: Callable[P, Awaitable[R]],
+        *,
+        before_retry: Callable[[dict[str, Any]], Awaitable[None]],
+        describe: Callable[[dict[str, Any]], str],
+    ) -> Callable[P, Awaitable[R]]:
+        """`attempt`, retried under this policy. Built once per client (or view), not per call.
 
-        `on_retry` runs once a retry is decided, before its wait; what it raises ends the call
-        (CreditBudgetExceeded when the budget has no credit for the retry).
+        `before_retry(details)` runs once a retry is decided, before its wait; what it raises
+        ends the call (CreditBudgetExceeded when the budget has no credit for the retry).
+        `details` is backoff's: the attempt's `args`, `tries`, `wait`, `exception`.
         """
+        if self.max_retries == 0:
+            return attempt
 
-        async def log(details: Any) -> None:
-            await on_retry()
+        async def on_backoff(details: Any) -> None:
+            await before_retry(details)
             if logger.isEnabledFor(logging.DEBUG):
                 exc = details["exception"]
                 logger.debug(
                     "retry %d/%d of %s in %.2fs after %s: %s",
                     details["tries"],
                     self.max_retries,
-                    what(),
+                    describe(details),
                     details["wait"],
                     type(exc).__name__,
                     exc,
                 )
 
-        gen = backoff.aretry_context(
-            KeyAPIError,
+        retried: Callable[P, Awaitable[R]] = backoff.on_exception(
             self._waits,
+            KeyAPIError,
             max_tries=self.max_retries + 1,
-            jitter=None,  # _waits jitters the exponential part only, never Retry-After
+            jitter=None,  # the wait generator jitters the exponential part only, never Retry-After
             giveup=_is_final,
-            on_backoff=log,
+            on_backoff=on_backoff,
             logger=None,
-        )
-        async with contextlib.aclosing(gen) as attempts:
-            yield attempts
+        )(attempt)
+        return retried

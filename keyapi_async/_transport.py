@@ -1,6 +1,6 @@
 """One HTTP attempt over aiohttp: send, read the whole body, map aiohttp's exceptions to ours.
 
-Each call goes through a `Passage`, the caller's hooks: `wait_for_slot()` (pacing) runs before
+Each call goes through `SendHooks`, the caller's: `wait_for_slot()` (pacing) runs before
 the request starts, outside its timeout; `sent()` (counting) runs once the connection is ready,
 new or reused, just before the request is written. A request whose connection could not be made
 is therefore not counted: it never reached the server. On a borrowed session, which has no such
@@ -31,13 +31,7 @@ USER_AGENT = f"keyapi-async/{__version__}"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-class Limiter(Protocol):
-    """Anything that paces: `await limiter.acquire()` returns when a request may start."""
-
-    async def acquire(self) -> object: ...
-
-
-class Passage(Protocol):
+class SendHooks(Protocol):
     """The caller's hooks around one request."""
 
     async def wait_for_slot(self) -> None: ...
@@ -45,7 +39,9 @@ class Passage(Protocol):
     def sent(self) -> None: ...
 
 
-class Answer(NamedTuple):
+class RawResponse(NamedTuple):
+    """An HTTP answer as it came, before decoding."""
+
     status: int
     body: bytes
     retry_after: float | None  # seconds
@@ -55,10 +51,10 @@ class Answer(NamedTuple):
 class _Call:
     """The request in progress in this task, seen by the connector."""
 
-    __slots__ = ("connected", "passage")
+    __slots__ = ("connected", "hooks")
 
-    def __init__(self, passage: Passage) -> None:
-        self.passage = passage
+    def __init__(self, hooks: SendHooks) -> None:
+        self.hooks = hooks
         self.connected = False
 
 
@@ -81,7 +77,7 @@ class _Connector(aiohttp.TCPConnector):
         connection = await super().connect(req, traces, timeout)
         if call is not None:
             call.connected = True
-            call.passage.sent()
+            call.hooks.sent()
         return connection
 
 
@@ -146,7 +142,6 @@ class Transport:
         "_secret",
         "_secret_bytes",
         "_session",
-        "_timeout",
         "_urls",
     )
 
@@ -155,7 +150,6 @@ class Transport:
         *,
         base_url: str,
         api_key: str,
-        timeout: float,
         session: aiohttp.ClientSession | None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
@@ -164,7 +158,6 @@ class Transport:
         self._secret_bytes = api_key.encode()
         self._anonymous = {"Accept": "application/json", "User-Agent": USER_AGENT}
         self._headers = {**self._anonymous, "Authorization": f"Bearer {api_key}"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
         self._owns_session = session is None
         self._urls: dict[str, URL] = {}
@@ -180,8 +173,14 @@ class Transport:
             url = self._urls[path] = URL(self._base_url + path)
         return url
 
-    async def get(self, url: URL, query: Mapping[str, str] | None, passage: Passage) -> Answer:
-        """Send one GET through `passage` and read the whole answer."""
+    async def get(
+        self,
+        url: URL,
+        query: Mapping[str, str] | None,
+        hooks: SendHooks,
+        timeout: aiohttp.ClientTimeout,
+    ) -> RawResponse:
+        """Send one GET through `hooks` and read the whole answer within `timeout`."""
         # Checked before anything loop-bound (the limiter's lock, the session) is touched.
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
@@ -196,12 +195,12 @@ class Transport:
             await anext(self._keeper)
         elif session.closed:
             raise KeyAPIError(_SESSION_CLOSED)
-        await passage.wait_for_slot()
-        call = _Call(passage)
+        await hooks.wait_for_slot()
+        call = _Call(hooks)
         if not self._owns_session:
             if session.closed:  # closed by its owner while this call waited for its slot
                 raise KeyAPIError(_SESSION_CLOSED)
-            passage.sent()
+            hooks.sent()
         token = _current_call.set(call)
         # The error is raised after the `except` block, so that the aiohttp exception (whose
         # request_info holds the Authorization header) is not kept as its __context__.
@@ -211,7 +210,7 @@ class Transport:
                 url,
                 params=query,
                 headers=self._headers if self.sends_key_to(url) else self._anonymous,
-                timeout=self._timeout,
+                timeout=timeout,
                 allow_redirects=False,
                 raise_for_status=False,  # a borrowed session may say otherwise; statuses are ours
                 middlewares=None if self._owns_session else (_single_send,),
@@ -219,14 +218,14 @@ class Transport:
                 body = await response.read()
                 if self._secret_bytes in body:  # a server that echoes the header back
                     body = body.replace(self._secret_bytes, b"<redacted>")
-                return Answer(
+                return RawResponse(
                     response.status,
                     body,
                     retry_after_seconds(response.headers),
                     _location(url, response),
                 )
         except (asyncio.TimeoutError, TimeoutError):
-            error = APITimeoutError(f"no complete answer within {self._timeout.total}s")
+            error = APITimeoutError(f"no complete answer within {timeout.total}s")
         except _ResendRefused:
             error = APIConnectionError("the connection closed before the answer came")
         except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a header aiohttp refused

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from keyapi_async import KeyAPI, RateLimiter, RateLimitError
-from keyapi_async._limiter import HEADROOM
+from keyapi_async._limiter import HEADROOM, PROBE_AFTER
 from keyapi_async.testing import FakeKeyAPI, most_in_window
 
 # --- a floor never raises the pace --------------------------------------------------------
@@ -168,6 +168,29 @@ def test_one_429_never_more_than_halves_the_rate() -> None:
     start = limiter._take_slot(100.0)
     limiter._on_rate_limited(start, hold=0.0, sent_at=start)
     assert limiter.rate >= 8 / 2 * 0.95
+
+
+def test_a_lone_429_never_more_than_halves_the_rate() -> None:
+    limiter = RateLimiter(10)
+    start = limiter._take_slot(100.0)  # one start in the last second: says little of the limit
+    limiter._on_rate_limited(start, hold=0.0, sent_at=start)
+    assert limiter.rate == pytest.approx(10 / 2 * 0.95)
+
+
+def test_limiter_backs_off_below_the_servers_limit_then_recovers() -> None:
+    limiter = RateLimiter(10)
+    now = 100.0
+    for _ in range(10):  # a second of starts at 10/s
+        now = limiter._take_slot(now)
+    limiter._on_rate_limited(now, hold=1.0, sent_at=now)
+    assert limiter.rate == pytest.approx(9 * 0.95)  # estimated limit 9, minus 5%
+    assert limiter._take_slot(now) >= now + 1.0  # everyone waits out Retry-After
+    limiter._take_slot(now + 5)
+    assert limiter.rate == pytest.approx(9 * 0.95)  # holds just below the estimate ...
+    limiter._take_slot(now + PROBE_AFTER + 5)
+    assert 9 * 0.95 < limiter.rate < 10  # ... then probes above it ...
+    limiter._take_slot(now + 300)
+    assert limiter.rate == 10  # ... up to qps
 
 
 # --- the fake's QPS window -------------------------------------------------------------------

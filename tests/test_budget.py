@@ -20,9 +20,10 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI, Fault
 
+from . import endpoints
 from .conftest import MakeClient, serve
 
-LIST = "/v1/tiktok/influencer/list/analytics"
+LIST = endpoints.LIST.path
 
 
 class PageFaults(FakeKeyAPI):

@@ -132,14 +132,15 @@ def test_csv_has_the_documented_header_and_one_row_per_record(
         assert hour == msgspec.json.encode(record.influencer_video_publish_hour).decode()
 
 
-def test_stdout_by_default_and_nothing_on_stderr_when_not_a_tty(
+def test_stdout_by_default_and_nothing_on_stderr_when_quiet(
     server: FakeKeyAPI,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(cli(server, "influencers", "videos", "--unique-id", "x", "--limit", "3")) == 0
+    argv = ["influencers", "videos", "--unique-id", "x", "--limit", "3", "--quiet"]
+    assert main(cli(server, *argv)) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ""
@@ -147,7 +148,7 @@ def test_stdout_by_default_and_nothing_on_stderr_when_not_a_tty(
     user_id = next(
         str(r["user_id"]) for r in ds.influencers if len(ds.videos(str(r["user_id"]))) > 12
     )
-    argv = ["influencers", "videos", "--user-id", user_id, "--limit", "12"]
+    argv = ["influencers", "videos", "--user-id", user_id, "--limit", "12", "-q"]
     assert main(cli(server, *argv)) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
@@ -390,7 +391,10 @@ def test_sandbox_pull_in_a_real_process(tmp_path: Path) -> None:
     argv = ["--sandbox", "influencers", "list", "--region", "US", "--limit", "500"]
     done = run_process(*argv, "--output", str(out))
     assert done.returncode == 0, done.stderr
-    assert done.stderr == b""
+    summary = rf"keyapi-async: 500 records \(50 pages\) -> {re.escape(str(out))} \| 50 credits, "
+    assert re.fullmatch(
+        summary.encode() + rb"0 retries, 0 429s, 0 cache hits, \d+\.\ds\n", done.stderr
+    )
     assert done.stdout == b""
     records = decode_lines(out.read_bytes())
     assert len(records) == 500
@@ -468,12 +472,16 @@ def test_progress_follows_whether_stderr_is_a_terminal(
     summary = tty.getvalue().rsplit("\r\x1b[K", 1)[1]  # after the line is cleared
     assert re.fullmatch(
         rf"keyapi-async: 30 records \(3 pages\) -> {re.escape(out)} \| "
-        r"3 credits, 0 retries, \d+\.\ds\n",
+        r"3 credits, 0 retries, 0 429s, 0 cache hits, \d+\.\ds\n",
         summary,
     )
+    plain = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", plain)
+    assert main([*argv, "--no-progress"]) == 0
+    assert plain.getvalue().startswith("keyapi-async: 30 records (3 pages)")  # the summary only
     quiet = FakeTTY()
     monkeypatch.setattr(sys, "stderr", quiet)
-    assert main([*argv, "--no-progress"]) == 0
+    assert main([*argv, "--no-progress", "--quiet"]) == 0
     assert quiet.getvalue() == ""
 
 

@@ -93,6 +93,7 @@ def test_pipeline_list_into_videos_through_stdin(server: FakeKeyAPI, tmp_path: P
         [
             *(sys.executable, "-m", "keyapi_async", "--base-url", server.url, "--qps", "0"),
             *("influencers", "videos", "--ids-file", "-", "--limit", "15", "-o", str(out)),
+            "--quiet",
         ],
         env=_env(),
         stdin=listing.stdout,
@@ -213,7 +214,7 @@ def test_signal_then_resume_per_creator_buys_no_page_twice(
     server.latency = 0.03
     out = tmp_path / "videos.jsonl"
     command = ["influencers", "videos", "--user-ids", ",".join(users), "--concurrency", "3"]
-    argv = [*command, "-o", str(out), "--resume"]
+    argv = [*command, "-o", str(out), "--resume", "--quiet"]
     proc = spawn(server, *argv)
     # interrupted with some creators done and others part way
     wait_for_checkpoint(out, proc, lambda s: s["pages"] >= 6, "6 pages")
@@ -262,7 +263,7 @@ def test_sigkill_then_resume_repeats_at_most_the_pages_in_flight(
     server.latency = 0.03
     out = tmp_path / "videos.jsonl"
     argv = ["influencers", "videos", "--user-ids", ",".join(users), "--concurrency", "2"]
-    argv += ["-o", str(out), "--resume"]
+    argv += ["-o", str(out), "--resume", "--quiet"]
     proc = spawn(server, *argv)
     wait_for_checkpoint(out, proc, lambda s: s["pages"] >= 4, "4 pages")
     proc.kill()

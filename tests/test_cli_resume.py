@@ -81,7 +81,11 @@ def test_sigint_then_resume_buys_no_page_twice(
     assert sorted(list_pages(server)) == list(range(1, state["last_page"] + 1))
 
     code, err = finish(spawn(server, out, "--concurrency", concurrency))
-    assert (code, err) == (0, "")
+    assert code == 0, err
+    rest = PAGES - state["last_page"]  # the summary counts this run's pages, and the total
+    assert err.startswith(f"keyapi-async: {rest * 10} records ({rest} pages) -> {out} (")
+    assert f"| {rest} credits, 0 retries, 0 429s, 0 cache hits, " in err
+    assert err.count("\n") == 1
     assert out.read_bytes() == expected  # no duplicate, no missing record, same order
     pages = list_pages(server)
     assert sorted(pages) == list(range(1, PAGES + 1))  # each page bought exactly once
@@ -89,7 +93,7 @@ def test_sigint_then_resume_buys_no_page_twice(
 
     # Once complete, the same command with --resume sends nothing and changes nothing.
     code, err = finish(spawn(server, out, "--concurrency", concurrency))
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, f"keyapi-async: {out} is already complete; nothing to do\n")
     assert len(list_pages(server)) == PAGES
     assert out.read_bytes() == expected
 
@@ -108,7 +112,7 @@ def test_sigkill_then_resume_repeats_at_most_the_page_in_flight(
     state = checkpoint(out)
     assert out.stat().st_size >= state["bytes"]  # a tail past the checkpoint is dropped later
 
-    code, err = finish(spawn(server, out))
+    code, err = finish(spawn(server, out, "--quiet"))
     assert (code, err) == (0, "")
     assert out.read_bytes() == expected
     counts = collections.Counter(list_pages(server))

@@ -19,9 +19,10 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI, Fault
 
+from . import endpoints
 from .conftest import MakeClient, serve
 
-VIDEOS = "/v1/tiktok/influencer/videos/analytics"
+VIDEOS = endpoints.VIDEOS.path
 
 
 def us_ids(fake: FakeKeyAPI) -> list[str]:

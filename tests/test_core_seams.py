@@ -24,11 +24,12 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI, set_testing
 
+from . import endpoints
 from .conftest import MakeClient, serve
 
 ROOT = Path(__file__).resolve().parent.parent
-LIST = "/v1/tiktok/influencer/list/analytics"
-VIDEOS = "/v1/tiktok/influencer/videos/analytics"
+LIST = endpoints.LIST.path
+VIDEOS = endpoints.VIDEOS.path
 
 
 async def test_the_version_has_one_source_read_by_the_user_agent(

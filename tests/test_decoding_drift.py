@@ -20,10 +20,7 @@ from keyapi_async import (
     Influencer,
     InfluencerDetail,
     KeyAPI,
-    Livestream,
-    RankedInfluencer,
     ResponseDecodeError,
-    Video,
 )
 from keyapi_async import _endpoints as e
 from keyapi_async._cli import main
@@ -31,6 +28,7 @@ from keyapi_async._cli._output import encode_page
 from keyapi_async.testing import FakeKeyAPI
 from keyapi_async.testing import _schema as schema
 
+from . import endpoints
 from .fields import field_types
 from .fields import plain as plain_type
 
@@ -46,15 +44,7 @@ DOCS = (
     )
     / "keyapi-docs"
 )
-ENDPOINTS: dict[type[Any], e.Endpoint[Any]] = {
-    Influencer: e.INFLUENCER_LIST,
-    InfluencerDetail: e.INFLUENCER_DETAIL,
-    Video: e.INFLUENCER_VIDEOS,
-    RankedInfluencer: e.INFLUENCER_RANKING,
-    Livestream: e.INFLUENCER_LIVESTREAMS,
-}
-KEYS = {Video: "video_id", Livestream: "room_id"}
-MODELS = list(ENDPOINTS)
+MODELS = [row.model for row in endpoints.ALL]
 HISTOGRAMS = (
     "influencer_video_duration_level",
     "influencer_video_publish_hour",
@@ -72,14 +62,14 @@ def _body(*records: Any) -> bytes:
 
 
 def _decode(model: type[Any], *records: Any) -> list[Any]:
-    got, request_id = ENDPOINTS[model].decoder.decode(200, _body(*records))
+    got, request_id = endpoints.BY_MODEL[model].declaration.decoder.decode(200, _body(*records))
     assert request_id == "r-1"
     assert len(got) == len(records)
     return got
 
 
 def _key(model: type[Any]) -> str:
-    return KEYS.get(model, "user_id")
+    return endpoints.BY_MODEL[model].key
 
 
 # --- 1. nulls, empty strings and fractions in numeric fields ---------------------------------
@@ -140,13 +130,7 @@ def _documented_titles(page: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("model", "page"),
-    [
-        (Influencer, "influencer-list-analytics.md"),
-        (InfluencerDetail, "influencer-detail-analytics.md"),
-        (Video, "influencer-videos-analytics.md"),
-        (RankedInfluencer, "influencer-ranking-analytics.md"),
-        (Livestream, "influencer-livestreams-analytics.md"),
-    ],
+    [(row.model, row.page) for row in endpoints.ALL],
 )
 def test_averages_are_floats(model: type[Any], page: str) -> None:
     if not DOCS.is_dir():

@@ -23,6 +23,7 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI, Fault
 
+from . import endpoints
 from .conftest import MakeClient, serve
 
 
@@ -181,7 +182,7 @@ async def test_records_without_a_user_id_are_all_delivered() -> None:
 
     handles = ["alice", "bob", "carol", "dave"]
     async with (
-        serve({"/v1/tiktok/influencer/detail/analytics": answer}) as url,
+        serve({endpoints.DETAIL.path: answer}) as url,
         KeyAPI(api_key="sk_test", base_url=url, qps=None) as client,
     ):
         full = await client.influencers.detail(unique_ids=handles)

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import shlex
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,12 @@ import pytest
 from keyapi_async._cli import main
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMANDS = ("list", "detail", "videos", "ranking", "livestreams")
-PAGED = {"list", "videos", "ranking", "livestreams"}
+COMMANDS = tuple(row.method for row in endpoints.ALL)  # the CLI's subcommands
+PAGED = {row.method for row in endpoints.PAGINATED}
 # IDs an example's --ids-file holds: the detail page's own example (docs: influencer-detail-...).
 IDS_FILE_CONTENT = "100034034780479488\n100037587565707264\n"
 
@@ -99,6 +102,16 @@ def _sandboxed(command: str, tmp: Path) -> tuple[list[str], Path, str]:
 
 
 def _records(output: Path, fmt: str) -> int:
+    if fmt == "sqlite":
+        with contextlib.closing(sqlite3.connect(output)) as db:
+            tables = [
+                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            return sum(db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(output).metadata.num_rows)
     text = output.read_text(encoding="utf-8")
     if fmt == "csv":
         return max(0, len(list(csv.reader(io.StringIO(text)))) - 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import msgspec
 import pytest
 from aiohttp import web
@@ -28,9 +29,10 @@ from keyapi_async import (
 from keyapi_async import _endpoints as e
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
 from .conftest import serve
 
-LIST = e.INFLUENCER_LIST.path
+LIST = endpoints.LIST.path
 KEY = "sk_live_h4_secret_key"
 
 
@@ -169,3 +171,12 @@ async def test_a_401_after_a_redirect_off_the_origin_says_the_key_was_not_sent()
     assert "redirect" in text
     assert caught.value.message == "apiKey is null"
     assert KEY not in text
+
+
+async def test_a_borrowed_session_that_raises_for_status_still_gets_typed_errors() -> None:
+    async with FakeKeyAPI() as fake, aiohttp.ClientSession(raise_for_status=True) as session:
+        client = KeyAPI("sk_live_wrong_key", base_url=fake.url, qps=None, session=session)
+        with pytest.raises(AuthenticationError):
+            await client.influencers.list(region="US")
+        assert client.usage.requests == len(fake.requests) == 1  # a 401 is never retried
+        await client.aclose()

@@ -13,15 +13,11 @@ from keyapi_async.testing import _schema as schema
 from keyapi_async.testing._dataset import Dataset
 from keyapi_async.testing._render import canonical
 
+from . import endpoints
 from .fake_http import Json, all_pages, call, ok
 
-BASE = "/v1/tiktok/influencer"
-LIST, DETAIL, VIDEOS = (
-    f"{BASE}/list/analytics",
-    f"{BASE}/detail/analytics",
-    f"{BASE}/videos/analytics",
-)
-RANKING, LIVES = f"{BASE}/ranking/analytics", f"{BASE}/livestreams/analytics"
+LIST, DETAIL, VIDEOS = endpoints.LIST.path, endpoints.DETAIL.path, endpoints.VIDEOS.path
+RANKING, LIVES = endpoints.RANKING.path, endpoints.LIVESTREAMS.path
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 

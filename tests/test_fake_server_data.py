@@ -14,10 +14,11 @@ from keyapi_async.testing import _schema as schema
 from keyapi_async.testing._dataset import Dataset
 from keyapi_async.testing._render import Renderer, canonical
 
+from . import endpoints
 from .fake_http import Json, all_pages
 
-LIST = "/v1/tiktok/influencer/list/analytics"
-VIDEOS = "/v1/tiktok/influencer/videos/analytics"
+LIST = endpoints.LIST.path
+VIDEOS = endpoints.VIDEOS.path
 
 
 # --- dataset and drift ----------------------------------------------------------------------

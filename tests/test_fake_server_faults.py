@@ -16,14 +16,10 @@ import pytest
 
 from keyapi_async.testing import FakeKeyAPI, Fault, RequestRecord
 
+from . import endpoints
 from .fake_http import call
 
-BASE = "/v1/tiktok/influencer"
-LIST, DETAIL, LIVES = (
-    f"{BASE}/list/analytics",
-    f"{BASE}/detail/analytics",
-    f"{BASE}/livestreams/analytics",
-)
+LIST, DETAIL, LIVES = endpoints.LIST.path, endpoints.DETAIL.path, endpoints.LIVESTREAMS.path
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 

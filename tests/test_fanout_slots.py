@@ -12,9 +12,10 @@ from aiohttp import web
 
 from keyapi_async import KeyAPI
 
+from . import endpoints
 from .conftest import Handler, serve
 
-VIDEOS = "/v1/tiktok/influencer/videos/analytics"
+VIDEOS = endpoints.VIDEOS.path
 CONCURRENCY = 4
 
 

@@ -23,9 +23,11 @@ from examples.fastapi_app.app import InfluencerPage, VideoPage, create_app  # no
 from keyapi_async import KeyAPI, KeyAPIError  # noqa: E402
 from keyapi_async.testing import FakeKeyAPI, Fault  # noqa: E402
 
+from . import endpoints  # noqa: E402
+
 SECRET = "sk_live_fastapi_do_not_leak_42"
-LIST_PATH = "/v1/tiktok/influencer/list/analytics"
-VIDEOS_PATH = "/v1/tiktok/influencer/videos/analytics"
+LIST_PATH = endpoints.LIST.path
+VIDEOS_PATH = endpoints.VIDEOS.path
 
 
 @pytest.fixture
@@ -221,7 +223,13 @@ async def test_a_spent_budget_is_503(api: FakeKeyAPI) -> None:
     assert second.status_code == 503
     assert "budget" in second.json()["detail"]
     assert len(api.requests) == 1
-    assert usage.json() == {"requests": 1, "credits": 1, "retries": 0}
+    assert usage.json() == {
+        "requests": 1,
+        "credits": 1,
+        "retries": 0,
+        "cache_hits": 0,
+        "coalesced": 0,
+    }
 
 
 # --- lifecycle and concurrency ------------------------------------------------------------
@@ -268,9 +276,13 @@ async def test_fifty_concurrent_requests_share_one_paced_client() -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResourceWarning)
             async with running(make) as http:
+                # 50 different pages: identical ones would share one request (coalescing).
                 responses = await asyncio.gather(
                     *(
-                        http.get("/influencers", params={"region": "US", "page": 1 + n % 5})
+                        http.get(
+                            "/influencers",
+                            params={"region": "US", "page": 1 + n % 5, "page_size": 1 + n // 5},
+                        )
                         for n in range(50)
                     )
                 )
@@ -285,8 +297,33 @@ async def test_fifty_concurrent_requests_share_one_paced_client() -> None:
     assert api.max_in_window(1.0) <= qps
     everyone = api.dataset.query_influencers({"region": "US"})
     for n, response in enumerate(responses):
-        page = 1 + n % 5
+        page, size = 1 + n % 5, 1 + n // 5
         body = msgspec.json.decode(response.content, type=InfluencerPage)
         assert [i.user_id for i in body.items] == [
-            r["user_id"] for r in everyone[(page - 1) * 10 : page * 10]
+            r["user_id"] for r in everyone[(page - 1) * size : page * size]
         ]
+
+
+async def test_a_hot_creator_page_costs_one_credit_while_its_answer_is_kept() -> None:
+    from keyapi_async import MemoryCache
+
+    with FakeKeyAPI(api_key=SECRET, latency=0.02) as api:
+        hot = api.dataset.influencers[0]
+        make = Factory(api, cache=MemoryCache(ttl=3600))
+        async with running(make) as http:
+            path = f"/influencers/{hot['user_id']}"
+            visits = await asyncio.gather(*(http.get(path) for _ in range(50)))
+            later = await http.get(f"/influencers/@{hot['unique_id']}")  # another query: bought
+            again = await http.get(path)
+            fresh = await http.get(path, params={"fresh": "true"})
+            missing = await http.get("/influencers/1")
+            usage = (await http.get("/usage")).json()
+    assert [v.status_code for v in visits] == [200] * 50
+    assert {v.json()["user_id"] for v in visits} == {str(hot["user_id"])}
+    assert later.json()["user_id"] == again.json()["user_id"] == str(hot["user_id"])
+    assert fresh.status_code == 200
+    assert missing.status_code == 404
+    # 50 concurrent visits: one request; the repeat: a hit; fresh=true and the handle: bought.
+    assert len(api.requests) == 4 == usage["requests"]
+    assert usage["coalesced"] == 49
+    assert usage["cache_hits"] == 1

@@ -21,9 +21,10 @@ from keyapi_async import (
     ServerError,
 )
 
+from . import endpoints
 from .conftest import serve
 
-LIST = "/v1/tiktok/influencer/list/analytics"
+LIST = endpoints.LIST.path
 KEY = "sk_live_ECHOED_SECRET_123"
 
 

@@ -48,6 +48,7 @@ from keyapi_async import (
 from keyapi_async import _endpoints as e
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
 from .conftest import serve
 from .fields import plain
 
@@ -63,13 +64,7 @@ PROPERTY = settings(
 
 # --- the five models, as the decoder sees them ---------------------------------------------
 
-ENDPOINTS: dict[str, tuple[e.Endpoint[Any], str]] = {
-    "list": (e.INFLUENCER_LIST, "user_id"),
-    "detail": (e.INFLUENCER_DETAIL, "user_id"),
-    "videos": (e.INFLUENCER_VIDEOS, "video_id"),
-    "ranking": (e.INFLUENCER_RANKING, "user_id"),
-    "livestreams": (e.INFLUENCER_LIVESTREAMS, "room_id"),
-}
+ENDPOINTS = endpoints.BY_METHOD
 
 
 def _kind(name: str, tp: Any) -> str:
@@ -91,7 +86,7 @@ FIELDS: dict[str, dict[str, tuple[str, str]]] = {
         f.encode_name: (f.name, _kind(f.encode_name, f.type))
         for f in msgspec.structs.fields(endpoint.model)
     }
-    for name, (endpoint, _) in ENDPOINTS.items()
+    for name, endpoint in ((row.method, row.declaration) for row in endpoints.ALL)
 }
 DEFAULTS: dict[str, Any] = {"str": "", "id": "", "int": 0, "float": 0.0, "bool": False}
 TEMPLATE = {
@@ -320,7 +315,7 @@ def _base_record(name: str, key: str, n: int) -> dict[str, Any]:
 
 @st.composite
 def mutated_pages(draw: st.DrawFn, name: str) -> tuple[list[dict[str, Any]], dict[Any, Any]]:
-    _, key = ENDPOINTS[name]
+    key = ENDPOINTS[name].key
     wires = sorted(FIELDS[name])
     size = draw(st.integers(2, 6))
     records = [_base_record(name, key, n) for n in range(size)]
@@ -346,7 +341,7 @@ def _note(what: str) -> None:
 def _check_page(
     name: str, records: list[dict[str, Any]], mutations: dict[Any, Any], body: bytes
 ) -> None:
-    endpoint, key = ENDPOINTS[name]
+    endpoint, key = ENDPOINTS[name].declaration, ENDPOINTS[name].key
     fields = FIELDS[name]
     judged = {
         (index, field): verdict(fields[field][1], value) if field in fields else (ACCEPT, SKIP)
@@ -421,13 +416,13 @@ def test_one_bad_field_is_named(name: str, field: str, value: Any) -> None:
     """Fixed examples of the property's naming rule, for every model that has the field."""
     if field not in FIELDS[name]:
         pytest.skip(f"{name} records have no {field}")
-    _, key = ENDPOINTS[name]
+    key = ENDPOINTS[name].key
     records = [_base_record(name, key, n) for n in range(3)]
     records[1][field] = value
     assert verdict(FIELDS[name][field][1], value)[0] == REJECT
     body = _encode(_envelope(records), True, None)
     with pytest.raises(ResponseDecodeError, match=field) as caught:
-        ENDPOINTS[name][0].decoder.decode(200, body)
+        ENDPOINTS[name].declaration.decoder.decode(200, body)
     assert caught.value.retryable is False  # asking again would buy the same answer
     _check_page(name, records, {(1, field): value}, body)
 
@@ -680,13 +675,13 @@ REQUIRED = {
     "ranking": {"date", "region", "rank_type", "influencer_rank_field"},
     "livestreams": {"user_id"},
 }
-CEILING = {"list": 10_000, "videos": 100_000, "ranking": 100_000, "livestreams": 100_000}
 
 
 def paging_options(method: str) -> dict[str, tuple[list[Any], list[Any]]]:
     # limit and max_pages stay below 10**308: test_an_enormous_limit covers above.
     # (No pool here or above holds an int past 4300 digits: test_ints_past_the_str_digit_limit.)
-    ceiling = CEILING[method]
+    ceiling = endpoints.BY_METHOD[method].ceiling
+    assert ceiling is not None
     bad_int = [True, False, "3", 3.0, [3], float("nan")]
     return {
         "page_size": ([1, 7, 10], [None, 0, -1, 11, 10**30, *bad_int]),
@@ -883,8 +878,8 @@ def test_random_client_options(data: st.DataObject, limiter: bool, insecure_url:
             blamed.add("base_url")
     if limiter:
         kwargs["limiter"] = RateLimiter(5)
-        if kwargs.get("qps") is not None and kwargs["qps"] != 10:
-            blamed.add("qps")  # the rate belongs on the limiter
+        if kwargs.get("qps") is not None:
+            blamed.add("qps")  # the rate belongs on the limiter, even the default's value
     low, high = kwargs.get("retry_base_delay", 0.5), kwargs.get("retry_max_delay", 30.0)
     if not bad & {"retry_base_delay", "retry_max_delay"} and low > high:
         blamed.add("retry_base_delay")

@@ -21,17 +21,6 @@ LAYERS = {
     "benchmarks": "benchmarks",
 }
 PUBLIC_SUBMODULES = {"keyapi_async.testing", "keyapi_async.redis"}
-# Known offenders, waiting for another branch: h-tests is moving the benchmarks onto public
-# names (benchmark 7 reads the limiter's private pacing internals). Remove once merged.
-KNOWN: dict[str, set[str]] = {
-    "benchmarks/bench_adaptive.py": {
-        "25: from keyapi_async._limiter import ...",
-        "69: ._limiter attribute",
-        "128: ._take_slot attribute",
-        "134: ._on_rate_limited attribute",
-    },
-    "benchmarks/bench_decode.py": {"34: from keyapi_async._endpoints import ..."},
-}
 
 
 def _module_of(path: Path, layer_dir: str, layer_module: str) -> str:
@@ -125,9 +114,6 @@ def test_uses_only_public_names_of_the_sdk(layer: str, path: Path) -> None:
         is_package=path.name == "__init__.py",
         own=own if own.startswith("keyapi_async.") else "\0",
     )
-    if rel in KNOWN:
-        assert set(found) == KNOWN[rel], f"{rel}: the known list is out of date"
-        pytest.xfail(f"{rel}: known, see KNOWN")
     assert found == [], f"{rel} uses private SDK names:\n" + "\n".join(found)
 
 

@@ -8,7 +8,7 @@ import traceback
 import aiohttp
 import pytest
 
-from keyapi_async import AuthenticationError, KeyAPI, KeyAPIError
+from keyapi_async import APIConnectionError, AuthenticationError, KeyAPI, KeyAPIError
 from keyapi_async.testing import FakeKeyAPI, Fault
 
 from .conftest import MakeClient
@@ -110,3 +110,11 @@ def test_an_explicit_empty_key_is_not_replaced_by_the_environment(
     monkeypatch.setenv("KEYAPI_API_KEY", "sk_from_env")
     with pytest.raises(KeyAPIError, match="KEYAPI_API_KEY"):
         KeyAPI("")
+
+
+async def test_a_connection_error_keeps_no_aiohttp_exception_behind_it() -> None:
+    async with KeyAPI("sk_live_secret", base_url="http://127.0.0.1:9", max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.influencers.list(region="US")
+    assert caught.value.__context__ is None  # aiohttp's request_info would hold the key
+    assert caught.value.__cause__ is None

@@ -27,6 +27,8 @@ from keyapi_async import (
 from keyapi_async import _endpoints as e
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
+
 # The reference pages live beside the repository (../shared/keyapi-docs), not in it: the field
 # lists they document are kept in tests/fixtures, and checked against the pages when present.
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "keyapi-docs"
@@ -34,11 +36,7 @@ DOCUMENTED_FIELDS: dict[str, list[str]] = json.loads(
     (Path(__file__).parent / "fixtures" / "documented_fields.json").read_text(encoding="utf-8")
 )
 PAGES: dict[str, tuple[type[Any], e.Endpoint[Any]]] = {
-    "influencer-list-analytics.md": (Influencer, e.INFLUENCER_LIST),
-    "influencer-detail-analytics.md": (InfluencerDetail, e.INFLUENCER_DETAIL),
-    "influencer-videos-analytics.md": (Video, e.INFLUENCER_VIDEOS),
-    "influencer-ranking-analytics.md": (RankedInfluencer, e.INFLUENCER_RANKING),
-    "influencer-livestreams-analytics.md": (Livestream, e.INFLUENCER_LIVESTREAMS),
+    row.page: (row.model, row.declaration) for row in endpoints.ALL
 }
 LIST = e.INFLUENCER_LIST
 JSON_FIELDS: dict[str, Any] = {

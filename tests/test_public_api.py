@@ -15,11 +15,10 @@ import keyapi_async
 from keyapi_async import _endpoints, _errors
 from keyapi_async._resources import PAGING_OPTIONS, Influencers
 
+from . import endpoints
+
 PAGINATED: dict[str, _endpoints.Endpoint[Any]] = {
-    "list": _endpoints.INFLUENCER_LIST,
-    "videos": _endpoints.INFLUENCER_VIDEOS,
-    "ranking": _endpoints.INFLUENCER_RANKING,
-    "livestreams": _endpoints.INFLUENCER_LIVESTREAMS,
+    row.method: row.declaration for row in endpoints.PAGINATED
 }
 
 
@@ -104,6 +103,17 @@ def test_paginated_methods_take_the_declared_params_plus_paging(name: str) -> No
     for param_name, param in PAGINATED[name].params.items():
         has_default = params[param_name].default is not inspect.Parameter.empty
         assert has_default is not param.required, param_name
+
+
+def test_the_tests_endpoint_table_is_every_declaration() -> None:
+    declared = [v for v in vars(_endpoints).values() if isinstance(v, _endpoints.Endpoint)]
+    assert [row.declaration for row in endpoints.ALL] == declared
+
+
+@pytest.mark.parametrize("row", endpoints.ALL, ids=lambda row: row.method)
+def test_each_declaration_has_the_documented_path_and_page_ceiling(row: endpoints.Endpoint) -> None:
+    assert row.declaration.path == row.path
+    assert row.declaration.max_page == row.ceiling
 
 
 def test_detail_takes_the_declared_params() -> None:
@@ -249,3 +259,20 @@ def test_retryable_flags_match_the_docstring() -> None:
     assert keyapi_async.InvalidParameterError.retryable is False
     assert keyapi_async.APIStatusError.retryable is False  # an undocumented code
     assert keyapi_async.CreditBudgetExceeded.retryable is False
+
+
+def test_decode_records_decodes_a_kept_body_as_the_client_does() -> None:
+    import msgspec
+
+    from keyapi_async import BadRequestError, Influencer, InvalidParameterError, decode_records
+
+    body = msgspec.json.encode(
+        {"code": 0, "message": "ok", "requestId": "r", "data": [{"user_id": "1", "region": "US"}]}
+    )
+    [record] = decode_records(body, model=Influencer)
+    assert (record.user_id, record.region) == ("1", "US")
+    error = msgspec.json.encode({"code": 400, "message": "bad", "requestId": "r", "data": None})
+    with pytest.raises(BadRequestError):
+        decode_records(error, model=Influencer)
+    with pytest.raises(InvalidParameterError, match="model"):
+        decode_records(body, model=dict)

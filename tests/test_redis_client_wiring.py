@@ -12,6 +12,7 @@ from keyapi_async import InsufficientCreditsError, KeyAPI
 from keyapi_async.redis import RedisRateLimiter
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
 from .conftest import serve
 
 
@@ -78,7 +79,7 @@ async def test_a_402_that_echoes_the_key_shares_no_key_with_the_fleet(redis: Red
         return web.Response(status=402, body=body, content_type="application/json")
 
     async with (
-        serve({"/v1/tiktok/influencer/list/analytics": quota}) as url,
+        serve({endpoints.LIST.path: quota}) as url,
         KeyAPI(
             api_key=key, base_url=url, limiter=RedisRateLimiter(redis, qps=50, name="echo")
         ) as client,

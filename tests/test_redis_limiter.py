@@ -221,7 +221,7 @@ async def test_redis_killed_and_restarted_during_a_pull_falls_back_and_recovers(
     fake: FakeKeyAPI, redis: Redis, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ):
     limiter = RedisRateLimiter(redis, qps=100, name=PLAN, fallback_share=0.5, probe=0.05)
-    caplog.set_level(logging.INFO, logger="keyapi_async.redis")
+    caplog.set_level(logging.INFO, logger="keyapi_async")
     async with KeyAPI(api_key=fake.api_key, base_url=fake.url, limiter=limiter) as client:
         task = asyncio.ensure_future(pull(client, 60))
         await until(lambda: len(fake.requests) >= 10)

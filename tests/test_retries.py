@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+import time
 
 import pytest
 
@@ -138,6 +140,45 @@ async def test_retry_after_is_capped_at_retry_max_delay(
         with caplog.at_level(logging.DEBUG, logger="keyapi_async"):
             await client.influencers.list(region="US")
     assert waits_logged(caplog) == [0.05]
+
+
+_FAR_FUTURE = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Mon, 01 Jan 99999999 00:00:00 GMT", None),  # a date no clock can hold
+        ("Fri, 31 Dec 9999 23:59:59 GMT", "far"),  # a date: seconds from now
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: now
+        ("soon", None),
+        ("", None),
+        ("-3", 0.0),  # never a negative wait
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("120", 120.0),
+    ],
+)
+def test_any_retry_after_reads_as_seconds_or_nothing(
+    value: str, expected: float | str | None
+) -> None:
+    from keyapi_async._decode import retry_after_seconds
+
+    seconds = retry_after_seconds({"Retry-After": value})
+    if expected == "far":
+        assert seconds == pytest.approx(_FAR_FUTURE.timestamp() - time.time(), abs=60)
+    else:
+        assert seconds == expected
+    assert retry_after_seconds({}) is None
+
+
+def test_a_429_without_retry_after_holds_for_one_second_not_the_max_delay() -> None:
+    from keyapi_async._retry import RetryPolicy
+
+    policy = RetryPolicy(max_retries=4, base_delay=0.5, max_delay=30.0)
+    assert policy.hold_after(None) == 1.0
+    assert policy.hold_after(7.0) == 7.0
+    assert policy.hold_after(120.0) == 30.0
 
 
 async def test_backoff_is_exponential_with_full_jitter(

@@ -57,4 +57,7 @@ def test_usage_repr_and_credits_follow_requests() -> None:
     usage = Usage()
     usage.requests, usage.succeeded, usage.retries = 5, 3, 2
     assert usage.credits == 5
-    assert repr(usage) == "Usage(requests=5, credits=5, succeeded=3, retries=2)"
+    assert (
+        repr(usage) == "Usage(requests=5, credits=5, succeeded=3, retries=2, rate_limited=0, "
+        "cache_hits=0, coalesced=0)"
+    )

@@ -25,6 +25,7 @@ from keyapi_async import (
 )
 from keyapi_async.testing import FakeKeyAPI
 
+from . import endpoints
 from .conftest import MakeClient
 
 UID = "104312351695292486"  # a numeric ID; validation never looks it up
@@ -34,8 +35,7 @@ BASE: dict[str, dict[str, Any]] = {
     "ranking": {"date": "2024-03-04", "region": "US", "rank_type": 1, "influencer_rank_field": 1},
     "livestreams": {"user_id": UID},
 }
-# Page ceilings from the docs' page_num descriptions.
-CEILING = {"list": 10_000, "videos": 100_000, "ranking": 100_000, "livestreams": 100_000}
+CEILING = {row.method: row.ceiling for row in endpoints.PAGINATED if row.ceiling is not None}
 METHODS = sorted(BASE)
 
 
@@ -279,10 +279,14 @@ async def test_a_limiter_and_a_custom_qps_are_refused_together(fake: FakeKeyAPI)
     with pytest.raises(InvalidParameterError) as info:
         KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=3)
     check_error(info.value, "qps", ("limiter",))
-    # With the default qps (or None) the limiter is taken as the pacing.
-    for qps in (10.0, None):
-        async with KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=qps) as client:
-            assert client._limiter is limiter
+    with pytest.raises(InvalidParameterError) as info:  # even the default's value, if passed
+        KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=10.0)
+    check_error(info.value, "qps", ("limiter",))
+    # With qps left unset (or None) the limiter is taken as the pacing.
+    async with KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter) as client:
+        assert client.limiter is limiter
+    async with KeyAPI(fake.api_key, base_url=fake.url, limiter=limiter, qps=None) as client:
+        assert client.limiter is limiter
     for size in (1, 100):
         async with KeyAPI(fake.api_key, base_url=fake.url, detail_batch_size=size) as client:
             assert client.detail_batch_size == size

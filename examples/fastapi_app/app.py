@@ -7,8 +7,13 @@ at shutdown. Sharing it is the point: one client means one connection pool, one 
 the whole app under the plan's QPS, one credit budget and one `usage` count.
 
     GET /influencers?region=US&page=2&page_size=10&min_followers=10000
+    GET /influencers/{user_id or @handle}            (?fresh=true buys a new answer)
     GET /influencers/{user_id or @handle}/videos?page=1
     GET /usage
+
+The client keeps answers in a MemoryCache (see `default_client`): a creator page visited a
+thousand times an hour costs one credit an hour, and visits that arrive while its answer is on
+the way share that one request (coalescing). `/usage` shows what was bought and what was saved.
 
 Each search call buys exactly one page of the API (one credit); `next_page` says which page to
 ask for next, or null when this one was short (the API returns no total count, so a full page
@@ -39,6 +44,7 @@ from keyapi_async import (
     InvalidParameterError,
     KeyAPI,
     KeyAPIError,
+    MemoryCache,
     RateLimitError,
     Video,
 )
@@ -103,11 +109,21 @@ def keyapi_client(request: Request) -> KeyAPI:
 Client = Annotated[KeyAPI, Depends(keyapi_client)]
 
 
-def create_app(*, client_factory: Callable[[], KeyAPI] = KeyAPI) -> FastAPI:
+# How long answers are kept: analytics are computed from history and change slowly, so an hour
+# for a creator's detail; search pages and video lists move more, so less.
+CACHE_TTL = {"detail": 3600, "list": 600, "videos": 900, "default": 600}
+
+
+def default_client() -> KeyAPI:
+    """The app's client: key and base URL from the environment, answers cached in memory."""
+    return KeyAPI(cache=MemoryCache(ttl=CACHE_TTL, max_entries=50_000))
+
+
+def create_app(*, client_factory: Callable[[], KeyAPI] = default_client) -> FastAPI:
     """Build the app. `client_factory` makes the one KeyAPI client, at startup.
 
-    The default, `KeyAPI`, reads KEYAPI_API_KEY and KEYAPI_BASE_URL from the environment. A test
-    passes a factory pointed at FakeKeyAPI.
+    The default reads KEYAPI_API_KEY and KEYAPI_BASE_URL from the environment and caches
+    answers (see `default_client`). A test passes a factory pointed at FakeKeyAPI.
     """
 
     @asynccontextmanager
@@ -156,6 +172,20 @@ def create_app(*, client_factory: Callable[[], KeyAPI] = KeyAPI) -> FastAPI:
             )
         )
 
+    @app.get("/influencers/{influencer}")
+    async def influencer_detail(client: Client, influencer: str, fresh: bool = False) -> Response:
+        """One influencer's detail (one credit, or none when cached). `fresh=true` buys a new
+        answer and renews the cached one."""
+        by_id = influencer.isascii() and influencer.isdigit()
+        view = client.with_options(refresh_cache=True) if fresh else client
+        found = await view.influencers.detail(
+            user_ids=[influencer] if by_id else None,
+            unique_ids=None if by_id else [influencer],
+        )
+        if not found:
+            return _json({"detail": f"no influencer {influencer}"}, 404)
+        return _json(found[0])
+
     @app.get("/influencers/{influencer}/videos")
     async def influencer_videos(
         client: Client,
@@ -189,9 +219,15 @@ def create_app(*, client_factory: Callable[[], KeyAPI] = KeyAPI) -> FastAPI:
 
     @app.get("/usage")
     async def usage(client: Client) -> dict[str, int]:
-        """What the app's client has spent since startup."""
+        """What the app's client has spent since startup, and what its cache saved."""
         spent = client.usage
-        return {"requests": spent.requests, "credits": spent.credits, "retries": spent.retries}
+        return {
+            "requests": spent.requests,
+            "credits": spent.credits,
+            "retries": spent.retries,
+            "cache_hits": spent.cache_hits,
+            "coalesced": spent.coalesced,
+        }
 
     return app
 

@@ -17,7 +17,8 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from ._app import build_parser, normalize_argv
 from ._errors import (
@@ -100,6 +101,15 @@ async def _execute(args: argparse.Namespace) -> int:
             loop.remove_signal_handler(sig)
 
 
+def _run_loop(coro: Coroutine[Any, Any, int]) -> int:
+    """On uvloop when it is installed (the `speedups` extra), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 async def main_async(argv: Sequence[str] | None = None) -> int:
     """Run the command line inside a running event loop; returns the exit code."""
     args = _parse(argv)
@@ -114,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(args, int):
         return args
     try:
-        return asyncio.run(_execute(args))
+        return _run_loop(_execute(args))
     except KeyboardInterrupt:  # a signal before the handlers were installed, or on Windows
         sys.stderr.write(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED

@@ -49,7 +49,7 @@ _EXAMPLES = {
 }
 
 _DESCRIPTION = """\
-Pull KeyAPI's TikTok influencer analytics into JSON Lines or CSV.
+Pull KeyAPI's TikTok influencer analytics into JSON Lines, CSV, Parquet or SQLite.
 
 The API key is read from KEYAPI_API_KEY (or KEYAPI_TOKEN); --sandbox needs none. Every request
 costs one credit. Writing to a file keeps FILE.checkpoint beside it: an interrupted run continues
@@ -100,7 +100,15 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--format",
         choices=FORMATS,
         default=default("jsonl"),
-        help="JSON Lines (default) or CSV with the documented field names as header",
+        help="jsonl (default); csv (the documented field names as header); parquet (typed "
+        "columns; pip install 'keyapi-async[parquet]'); sqlite (a table per endpoint, upserted "
+        "on the record's key, so reruns add no duplicates); parquet and sqlite need --output",
+    )
+    out.add_argument(
+        "--fields",
+        metavar="A,B,...",
+        default=default(None),
+        help="only these fields, in this order (jsonl, csv, parquet); the documented names",
     )
     out.add_argument(
         "--resume",
@@ -114,6 +122,13 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         action="store_true",
         default=default(False),
         help="no progress line on stderr (it is only drawn when stderr is a terminal)",
+    )
+    out.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default(False),
+        help="no summary line on stderr at the end (errors are still reported)",
     )
     client = parser.add_argument_group("client")
     client.add_argument(

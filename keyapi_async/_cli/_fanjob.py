@@ -153,8 +153,7 @@ class FanOutJob:
         ]
         return items, False  # the run ends with the stream, not with one creator's page
 
-    @property
-    def reached_end(self) -> bool:
+    def end(self, state: Checkpoint) -> bool:
         return self._ended
 
     def stop(self) -> None:

@@ -21,6 +21,7 @@ from .. import DetailStream, FanOutError, InvalidParameterError, KeyAPI, Page, P
 from ._checkpoint import Checkpoint, Creator
 from ._failures import describe_error
 from ._options import Signature
+from ._output import stored_user_ids
 from ._plan import Plan
 
 __all__ = ["DetailJob", "Job", "PagedJob"]
@@ -45,8 +46,10 @@ class Job(Protocol):
         """The requests the whole command makes at most, before anything is sent."""
         ...
 
-    @property
-    def reached_end(self) -> bool: ...
+    def end(self, state: Checkpoint) -> bool:
+        """After the stream ended without a page ending the run: whether the run is complete
+        (then what it bought past the last page written is noted in `state`)."""
+        ...
 
     def stop(self) -> None: ...
 
@@ -126,9 +129,13 @@ class PagedJob:
             cap_hint="add --limit N or --max-pages N",
         )
 
-    @property
-    def reached_end(self) -> bool:
-        return self._stream is not None and self._stream.reached_end
+    def end(self, state: Checkpoint) -> bool:
+        if self._stream is None or not self._stream.reached_end:
+            return False
+        # The listing ended at an empty page: bought (a credit), nothing in it to write.
+        state.pages += 1
+        state.last_page = (state.last_page or self.first_page - 1) + 1
+        return True
 
     def stop(self) -> None:
         if self._stream is not None:
@@ -259,8 +266,7 @@ class DetailJob:
             fresh.append(record)
         return fresh, page.page_num >= self.last_page
 
-    @property
-    def reached_end(self) -> bool:
+    def end(self, state: Checkpoint) -> bool:
         return self._stream.reached_end
 
     def stop(self) -> None:
@@ -270,6 +276,9 @@ class DetailJob:
         await self._stream.aclose()
 
     def resumed(self, output: Path, fmt: str) -> None:
+        if fmt in ("parquet", "sqlite"):
+            self._seen.update(stored_user_ids(output, fmt))
+            return
         if fmt == "jsonl":
             with output.open("rb") as lines:
                 for line in lines:

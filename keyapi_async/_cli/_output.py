@@ -1,130 +1,126 @@
-"""Writers: JSON Lines (the default) or CSV, to a file or stdout, one whole page per write.
+"""Where records go: the writer interface, the formats, and what each one needs.
 
-A page's lines are encoded first and written with a single write of the whole chunk, then
-flushed, so the output only ever grows by complete lines, and a checkpoint taken afterwards can
-record the exact size. JSON Lines are the SDK records encoded by msgspec, with the documented
-field names and the four JSON-in-a-string fields as the parsed objects (never JSON inside a JSON
-string), so each line decodes to an equal record. CSV has the model's documented field names as
-header, one row per record, a parsed histogram or category list as compact JSON text, null as an
-empty cell.
+`plan()` checks the output options before anything is sent (the format's extra, a file for
+the binary formats, `--fields`); `Output.open()` then makes the writer for a run. Each format is
+its own module: _text (jsonl, csv), _parquet, _sqlite_out.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import os
-import sys
-from collections.abc import Sequence
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import msgspec
+from ._columns import Column, select
+from ._errors import UsageError
+from ._text import TextWriter, csv_header, encode_page
 
-__all__ = ["FORMATS", "Sink", "csv_header", "encode_page"]
+__all__ = ["FORMATS", "Output", "Writer", "csv_header", "encode_page", "plan", "stored_user_ids"]
 
-FORMATS = ("jsonl", "csv")
-_encoder = msgspec.json.Encoder()
-
-
-def csv_header(model: type[Any]) -> list[str]:
-    return [f.encode_name for f in msgspec.structs.fields(model)]
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return _encoder.encode(value).decode()
+FORMATS = ("jsonl", "csv", "parquet", "sqlite")
+_NEEDS_FILE = frozenset({"parquet", "sqlite"})
+# format -> (module it imports, requirement, the extra that installs it)
+_EXTRAS = {"parquet": ("pyarrow", "pyarrow>=14", "parquet")}
 
 
-def encode_page(records: Sequence[Any], fmt: str, header: list[str] | None) -> bytes:
-    """One page as bytes: JSON Lines, or CSV rows (preceded by `header` when given)."""
-    if fmt == "jsonl":
-        return _encoder.encode_lines(records) if records else b""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if header is not None:
-        writer.writerow(header)
-    for record in records:
-        values = msgspec.to_builtins(record)
-        writer.writerow([_cell(values.get(name)) for name in header or csv_header(type(record))])
-    return buffer.getvalue().encode()
+class Writer(Protocol):
+    """One run's output. `write` gets each page once, in page order, after it is paid for."""
 
+    # What the checkpoint records as the output's size (a resume refuses a smaller file).
+    size: int
+    # True: a page is on disk when write() returns, so the checkpoint may be saved after each
+    # page. False: only when close() returns (Parquet: its footer), so it is saved then.
+    durable: bool
 
-class _Binary(Protocol):
-    def write(self, data: bytes, /) -> Any: ...
-    def flush(self) -> Any: ...
-
-
-class Sink:
-    """The output: a file (appended to, from a given size) or stdout."""
-
-    def __init__(self, path: Path | None, fmt: str, model: type[Any], *, keep_bytes: int) -> None:
-        """Open `path` (None: stdout), keeping its first `keep_bytes` bytes (0: start empty)."""
-        self.path = path
-        self.fmt = fmt
-        self._columns = csv_header(model)
-        self._stream: _Binary | None = None
-        self._fd: int | None = None
-        if path is None:
-            self._stream = _stdout()
-            self.size = 0
-        else:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
-            try:
-                os.ftruncate(fd, keep_bytes)
-                os.lseek(fd, keep_bytes, os.SEEK_SET)
-            except BaseException:
-                os.close(fd)
-                raise
-            self._fd = fd
-            self.size = keep_bytes
-        self._header_pending = fmt == "csv" and self.size == 0
-
-    def write(self, records: Sequence[Any]) -> None:
-        """Append the records with one write of the whole chunk, flushed."""
-        header = self._columns if self._header_pending else None
-        if header is None and not records:
-            return
-        self._write(encode_page(records, self.fmt, header))
-        self._header_pending = False
+    def write(self, page_num: int, records: Sequence[Any]) -> None: ...
 
     def finish(self) -> None:
-        """An empty CSV still gets its header."""
-        if self._header_pending:
-            self.write([])
-
-    def _write(self, chunk: bytes) -> None:
-        if self._fd is not None:
-            view = memoryview(chunk)
-            while view:  # a regular file takes it in one call; the loop is for the odd case
-                written = os.write(self._fd, view)
-                view = view[written:]
-        else:
-            assert self._stream is not None
-            self._stream.write(chunk)
-            self._stream.flush()
-        self.size += len(chunk)
+        """The run is complete (called before close)."""
+        ...
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """On every way out, complete or not: what was written stays readable."""
+        ...
 
 
-def _stdout() -> _Binary:
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    return _TextAdapter() if buffer is None else buffer
+@dataclass(frozen=True)
+class Output:
+    """The checked output options of one command."""
+
+    fmt: str
+    command: str  # "influencers list"
+    model: type[Any]
+    columns: list[Column]
+    fields: list[str] | None  # --fields as given (None: every field), for the fingerprint
+    query: Mapping[str, Any] = field(default_factory=dict)
+
+    def open(
+        self,
+        path: Path | None,
+        *,
+        keep_bytes: int,
+        keep_records: int,
+        page_size: int | None,
+    ) -> Writer:
+        """The writer, continuing an output that holds `keep_records` records in `keep_bytes`
+        bytes (0, 0: start empty)."""
+        try:
+            if self.fmt == "parquet":
+                from ._parquet import ParquetWriter
+
+                assert path is not None
+                return ParquetWriter(path, self.columns, keep_records=keep_records)
+            if self.fmt == "sqlite":
+                from ._sqlite_out import SqliteWriter
+
+                assert path is not None
+                return SqliteWriter(
+                    path, self.command, self.columns, self.query, page_size, self.model
+                )
+            names = [c.name for c in self.columns]
+            return TextWriter(path, self.fmt, names, keep_bytes=keep_bytes)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-class _TextAdapter:
-    """stdout replaced by a text-only stream (an embedding app): write decoded text."""
+def plan(
+    fmt: str,
+    fields: str | None,
+    *,
+    model: type[Any],
+    command: str,
+    path: Path | None,
+    query: Mapping[str, Any],
+) -> Output:
+    """The output options checked; UsageError (exit 2, nothing sent) for what cannot work."""
+    if fmt in _NEEDS_FILE and path is None:
+        raise UsageError(f"--format {fmt} writes a file, not stdout: add --output FILE")
+    if fmt == "sqlite" and fields is not None:
+        raise UsageError(
+            "--fields applies to jsonl, csv and parquet; an SQLite table keeps every field "
+            "(select the columns in SQL)"
+        )
+    if fmt in _EXTRAS:
+        module, requirement, extra = _EXTRAS[fmt]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise UsageError(
+                f"--format {fmt} needs {module}: pip install '{requirement}' "
+                f"(the keyapi-async[{extra}] extra)"
+            ) from None
+    columns = select(model, fields, command=command)
+    picked = None if fields is None else [c.name for c in columns]
+    return Output(fmt, command, model, columns, picked, dict(query))
 
-    def write(self, data: bytes, /) -> None:
-        sys.stdout.write(data.decode())
 
-    def flush(self) -> None:
-        sys.stdout.flush()
+def stored_user_ids(path: Path, fmt: str) -> list[str]:
+    """The user IDs a Parquet output already holds, for detail's --resume. (An SQLite table
+    needs none: a record written again updates its own row.)"""
+    if fmt != "parquet":
+        return []
+    from ._parquet import read_user_ids
+
+    return read_user_ids(path)

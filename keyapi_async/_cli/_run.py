@@ -24,9 +24,10 @@ from ._fanjob import FanOutJob
 from ._ids import read_ids_file
 from ._jobs import DetailJob, Job, PagedJob
 from ._options import Signature, sdk_default
-from ._output import Sink
+from ._output import Output, plan
 from ._plan import print_plan
 from ._progress import Progress
+from ._summary import summary
 
 __all__ = ["SANDBOX_INFLUENCERS", "SANDBOX_SEED", "Runner"]
 
@@ -59,6 +60,7 @@ class Runner:
         self.state: Checkpoint | None = None
         self.job: Job | None = None
         self.progress: Progress | None = None
+        self.out: Output | None = None
 
     # --- signals and reporting -----------------------------------------------------
 
@@ -103,6 +105,14 @@ class Runner:
             for param in signature.query_params
             if (raw := getattr(args, param.name)) is not None
         }
+        self.out = plan(  # before anything starts: a missing extra or a bad --fields is exit 2
+            args.format,
+            args.fields,
+            model=signature.model,
+            command=f"{args.group} {signature.method}",
+            path=self.output,
+            query=query,
+        )
         if args.dry_run:
             return await self._dry_run(signature, query)
         stack = contextlib.AsyncExitStack()  # the sandbox, then the client: closed in reverse
@@ -207,19 +217,27 @@ class Runner:
 
     async def _pull(self, client: KeyAPI, job: Job, source: str) -> int:
         args = self.args
+        out = self.out
+        assert out is not None
         identity = {**job.identity, "format": args.format, "source": source}
+        if out.fields is not None:
+            identity["fields"] = out.fields
         ckpt = checkpoint_path(self.output) if self.output is not None else None
         state = start_state(identity, ckpt, self.output, resume=args.resume)
         enabled = not args.no_progress and bool(getattr(self.stderr, "isatty", bool)())
         progress = Progress(self.stderr, client.usage, enabled=enabled, total=job.total)
         if state is None:
-            progress.say(f"{PROG}: {self.output} is already complete; nothing to do")
+            if not args.quiet:
+                self.stderr.write(f"{PROG}: {self.output} is already complete; nothing to do\n")
             return 0
         resuming = state.pages > 0
-        try:
-            sink = Sink(self.output, args.format, job.model, keep_bytes=state.bytes)
-        except OSError as exc:
-            raise UsageError(f"cannot write {self.output}: {exc.strerror}") from None
+        before = (state.pages, state.items)
+        sink = out.open(
+            self.output,
+            keep_bytes=state.bytes,
+            keep_records=state.items,
+            page_size=getattr(job, "page_size", None),
+        )
         self.state = state
         self.progress = progress
         progress.add(state.pages, state.items)
@@ -236,18 +254,18 @@ class Runner:
                     job.stop()
                 async for page in pages:
                     items, complete = job.accept(page, state)
-                    sink.write(items)
+                    sink.write(page.page_num, items)
                     state.pages += 1
                     state.items += len(items)
                     state.bytes = sink.size
                     state.complete = complete
-                    if ckpt is not None:
+                    if ckpt is not None and sink.durable:
                         save(ckpt, state)  # after the page is written: it never claims too much
                     progress.add(1, len(items))
                     if complete:
                         break
                 # A listing that ends at an empty page ends without one more page to write.
-                complete = complete or job.reached_end
+                complete = complete or job.end(state)
             if complete:
                 sink.finish()
                 state.bytes = sink.size
@@ -255,6 +273,8 @@ class Runner:
             await job.aclose()
             await progress.close()
             sink.close()
+            if ckpt is not None and not sink.durable and state.pages:
+                save(ckpt, state)  # the pages are in the output only now (Parquet's footer)
             failed = report_failures(self.stderr, state, self.output)
         if not complete:
             self.stderr.write(f"{PROG}: interrupted: {self.whereabouts()}\n")
@@ -265,10 +285,17 @@ class Runner:
                 save(ckpt, state)
             else:
                 remove(ckpt)
-        where = self.output or "stdout"
-        progress.say(
-            f"{PROG}: {state.items:,} records ({state.pages:,} pages) -> {where} | "
-            f"{client.usage.credits:,} credits, {client.usage.retries:,} retries, "
-            f"{time.monotonic() - started:.1f}s"
-        )
+        if not args.quiet:
+            self.stderr.write(
+                summary(
+                    client.usage,
+                    pages=state.pages - before[0],
+                    records=state.items - before[1],
+                    total=state.items,
+                    where=str(self.output or "stdout"),
+                    region=out.query.get("region"),
+                    elapsed=time.monotonic() - started,
+                )
+                + "\n"
+            )
         return EXIT_PARTIAL if failed else 0

@@ -20,7 +20,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
         'keyapi_async.redis needs redis-py: pip install "keyapi-async[redis]"'
     ) from exc
 
+from ._cache import RedisCache
 from ._errors import SharedStateUnavailable
 from ._limiter import RedisRateLimiter
 
-__all__ = ["RedisRateLimiter", "SharedStateUnavailable"]
+__all__ = ["RedisCache", "RedisRateLimiter", "SharedStateUnavailable"]

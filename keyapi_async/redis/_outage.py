@@ -8,17 +8,16 @@ seconds, so a dead server costs one timeout per probe, not one per request.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
 from redis.exceptions import RedisError
 
+from .._logging import logger as log
 from ._errors import SharedStateUnavailable
 
 __all__ = ["Outage"]
 
-log = logging.getLogger("keyapi_async.redis")
 T = TypeVar("T")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from keyapi_async import KeyAPI, PageStream
+from keyapi_async import FanOutPage, InvalidParameterError, KeyAPI, PageStream
 from keyapi_async.testing import FakeKeyAPI
 
 from .conftest import MakeClient
@@ -97,3 +97,41 @@ async def test_detail_pages_from_a_batch_and_stop(
     assert not stopped.reached_end
     assert len(delivered) == len(fake.requests) < 6  # every batch bought was delivered
     assert delivered == list(range(1, len(delivered) + 1))
+
+
+VIDEOS = "/v1/tiktok/influencer/videos/analytics"
+
+
+def users_with_videos(fake: FakeKeyAPI, n: int, least: int = 12) -> list[str]:
+    ds = fake.dataset
+    found = [u for r in ds.influencers if len(ds.videos(u := str(r["user_id"]))) >= least]
+    assert len(found) >= n
+    return found[:n]
+
+
+async def test_fan_out_pages_stop_and_continue_from(fake: FakeKeyAPI, client: KeyAPI) -> None:
+    users = users_with_videos(fake, 4)
+    fake.latency = 0.02
+    fan = client.influencers.videos_many(users, concurrency=2)
+    got: list[tuple[str, int, bool]] = []
+    async with fan:
+        async for page in fan.pages():
+            assert isinstance(page, FanOutPage)
+            got.append((page.user_id, page.page_num, page.last))
+            if len(got) == 3:
+                fan.stop()
+    bought = sorted((r.params["user_id"], int(r.params["page_num"])) for r in fake.requests)
+    assert sorted((u, n) for u, n, _ in got) == bought  # every page bought was delivered
+    assert len(bought) <= 3 + 2  # and at most the ones in flight after stop()
+
+    # Continue one user from page 2: page 1 is not bought again, the rest comes in order.
+    fake.reset_log()
+    fake.latency = 0.0
+    (many,) = users_with_videos(fake, 1, least=30)
+    rest = client.influencers.videos_many([many], limit_per_user=25)
+    rest.continue_from({many: 2})
+    pages = [(p.page_num, len(p.items), p.last) async for p in rest.pages()]
+    assert pages == [(2, 10, False), (3, 5, True)]  # limit 25 counts page 1's 10
+    assert [int(r.params["page_num"]) for r in fake.requests] == [2, 3]
+    with pytest.raises(InvalidParameterError, match="next_pages"):
+        client.influencers.videos_many(users).continue_from({"123": 2})

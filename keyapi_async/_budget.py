@@ -124,6 +124,10 @@ def budget_from(budget: Any, max_credits: Any) -> CreditBudget[Any] | None:
         return None if max_credits is None else LocalCreditBudget(max_credits)
     if max_credits is not None:
         raise InvalidParameterError("budget", "pass budget or max_credits, not both")
+    if isinstance(budget, type):
+        raise InvalidParameterError(
+            "budget", f"takes a budget object, not the class: {budget.__name__}(...)"
+        )
     if not all(callable(getattr(budget, name, None)) for name in ("reserve", "settle")):
         raise InvalidParameterError(
             "budget", f"must have async reserve() and settle() methods, got {shown(budget)}"

@@ -34,15 +34,19 @@ async def lookup(
     return records, request_id
 
 
-def checked_cache(cache: Any) -> ResponseCache | None:
+def checked_cache(cache: Any, parameter: str) -> ResponseCache | None:
     if cache is None:
         return None
+    if isinstance(cache, type):
+        raise InvalidParameterError(
+            parameter, f"takes a cache object, not the class: {cache.__name__}(...)"
+        )
     missing = [
         n for n in ("get", "set", "ttl_for", "aclose") if not callable(getattr(cache, n, None))
     ]
     if missing:
         raise InvalidParameterError(
-            "cache",
+            parameter,
             "must be a ResponseCache (MemoryCache, SQLiteCache, RedisCache, or any object with "
             f"ttl_for(), async get(), set() and aclose()); {type(cache).__name__} has no "
             + ", ".join(f"{n}()" for n in missing),
@@ -69,3 +73,10 @@ async def store(cache: ResponseCache, key: str, body: bytes, ttl: float) -> None
 
 def _brief(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
+
+
+async def close_cache(cache: ResponseCache) -> None:
+    try:
+        await cache.aclose()
+    except Exception as exc:
+        logger.warning("cache: aclose() failed: %s", _brief(exc))

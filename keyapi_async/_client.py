@@ -14,6 +14,7 @@ credit as soon as it is decided (before a backoff sleep), ahead of any new call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -23,7 +24,7 @@ from yarl import URL
 
 from ._budget import CallLease, CreditBudget, budget_from
 from ._cache import ResponseCache, cache_key
-from ._cache_use import checked_cache, lookup, store, ttl_of
+from ._cache_use import checked_cache, close_cache, lookup, store, ttl_of
 from ._config import SignatureDefault, check_base_url, env_base_url, resolve_key, seconds
 from ._endpoints import Endpoint
 from ._errors import (
@@ -135,7 +136,7 @@ class KeyAPI:
         )
         self._configure(max_retries, retry_base_delay, retry_max_delay, timeout)
         if limiter is not None:
-            if not callable(getattr(limiter, "acquire", None)):
+            if isinstance(limiter, type) or not callable(getattr(limiter, "acquire", None)):
                 raise InvalidParameterError("limiter", "must have an async acquire() method")
             if qps is not _QPS and qps is not None:
                 raise InvalidParameterError("qps", "set the rate on the limiter you pass, not here")
@@ -152,13 +153,15 @@ class KeyAPI:
         if not isinstance(coalesce, bool):
             raise InvalidParameterError("coalesce", f"must be True or False, got {coalesce!r}")
         self._coalesce = coalesce
-        self._cache = checked_cache(cache)
+        self._cache = checked_cache(cache, "cache")
         self._refresh = False
         self._hooks = checked_hooks(event_hooks)
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise InvalidParameterError("session", "must be an aiohttp.ClientSession")
         transport = Transport(base_url=self.base_url, api_key=key, session=session)
         self._shared = Shared(transport, limiter, budget, fingerprint)
+        if self._cache is not None:
+            self._shared.caches.append(self._cache)
         self.influencers = Influencers(
             request=self._request, detail_batch_size=self.detail_batch_size
         )
@@ -213,7 +216,9 @@ class KeyAPI:
         view._shared = self._shared
         view._coalesce = self._coalesce
         view._hooks = self._hooks
-        view._cache = self._cache if cache is INHERIT else checked_cache(cache)
+        view._cache = self._cache if cache is INHERIT else checked_cache(cache, "cache")
+        if view._cache is not None and view._cache not in self._shared.caches:
+            self._shared.caches.append(view._cache)  # closed with the client, like its own
         if refresh_cache is not None and not isinstance(refresh_cache, bool):
             raise InvalidParameterError(
                 "refresh_cache", f"must be True, False or None, got {refresh_cache!r}"
@@ -258,12 +263,13 @@ class KeyAPI:
     async def aclose(self) -> None:
         """Close the HTTP session (unless it was passed in) and the cache. The client then
         refuses to send."""
-        self._shared.closed = True
+        shared = self._shared
+        shared.closed = True
         try:
-            await self._shared.transport.aclose()
+            await shared.transport.aclose()
         finally:
-            if self._cache is not None:
-                await self._cache.aclose()
+            for cache in shared.caches:
+                await close_cache(cache)
 
     # The request path, outermost layer first.
 
@@ -276,26 +282,40 @@ class KeyAPI:
         if cache is not None and ttl_of(cache, endpoint.name) > 0:
             key = cache_key(endpoint.name, query, shared.fingerprint)
             if not self._refresh:
-                hit = await lookup(cache, endpoint, key, self._shared.usage)
+                hit = await self._cached(cache, endpoint, query, key)
                 if hit is not None:
-                    if self._hooks:
-                        CallTrace(self._hooks, endpoint.name, query.get("page_num")).cache_hit(
-                            hit[1]
-                        )
                     return hit
         if not self._coalesce:
             records, request_id, _ = await self._request_filling_cache(endpoint, query, key)
             return records, request_id
-        (records, request_id, _), was_shared = await shared.in_flight.join(
-            (endpoint.path, self._refresh, *sorted(query.items())),
-            lambda: self._request_filling_cache(endpoint, query, key),
-            self._count_coalesced,
+        # Calls share a request only if they would make the same one: the same query, and the
+        # same options (a view's timeout and retries are its own).
+        same = (endpoint.path, self._retry, self._timeout.total, self._refresh)
+        (records, request_id, body, kept_in), shared_answer = await shared.in_flight.join(
+            (*same, *sorted(query.items())), lambda: self._request_kept(endpoint, query, key)
         )
+        if shared_answer:
+            shared.usage.coalesced += 1
+            if key is not None and cache is not None and kept_in is not cache and body:
+                # From a call that keeps its answers elsewhere (or nowhere): keep it here too.
+                await store(cache, key, body, ttl_of(cache, endpoint.name))
         # Each caller gets its own list: one caller's edits must not show in another's.
-        return (list(records) if was_shared else records), request_id
+        return list(records), request_id
 
-    def _count_coalesced(self) -> None:
-        self._shared.usage.coalesced += 1
+    async def _request_kept(
+        self, endpoint: Endpoint[T], query: dict[str, str], key: str | None
+    ) -> tuple[list[T], str | None, bytes, ResponseCache | None]:
+        """The answer, and the cache it was kept in (for the callers who shared it)."""
+        bought = await self._request_filling_cache(endpoint, query, key)
+        return (*bought, self._cache if key is not None else None)
+
+    async def _cached(
+        self, cache: ResponseCache, endpoint: Endpoint[T], query: dict[str, str], key: str
+    ) -> Records[T] | None:
+        hit = await lookup(cache, endpoint, key, self._shared.usage)
+        if hit is not None and self._hooks:
+            self._trace(endpoint, query).cache_hit(hit[1])
+        return hit
 
     async def _request_filling_cache(
         self, endpoint: Endpoint[T], query: dict[str, str], key: str | None
@@ -306,23 +326,23 @@ class KeyAPI:
         fill_lock = getattr(cache, "fill_lock", None)
         if fill_lock is None:
             bought = await self._request_with_retries(endpoint, query)
-        else:
-            # Another process may be buying it: wait for its value, then look again.
-            async with fill_lock(key):
-                if not self._refresh:
-                    hit = await lookup(cache, endpoint, key, self._shared.usage)
-                    if hit is not None:
-                        return (*hit, b"")
-                bought = await self._request_with_retries(endpoint, query)
-        await store(cache, key, bought[2], ttl_of(cache, endpoint.name))
+            await store(cache, key, bought[2], ttl_of(cache, endpoint.name))
+            return bought
+        # Another process may be buying it: wait for its value, then look again. The answer is
+        # stored before the lock is left, so no waiter finds the lock free and the value absent.
+        async with fill_lock(key):
+            if not self._refresh:
+                hit = await self._cached(cache, endpoint, query, key)
+                if hit is not None:
+                    return (*hit, b"")
+            bought = await self._request_with_retries(endpoint, query)
+            await store(cache, key, bought[2], ttl_of(cache, endpoint.name))
         return bought
 
     async def _request_with_retries(
         self, endpoint: Endpoint[T], query: dict[str, str]
     ) -> Bought[T]:
-        trace = (
-            CallTrace(self._hooks, endpoint.name, query.get("page_num")) if self._hooks else None
-        )
+        trace = self._trace(endpoint, query) if self._hooks else None
         budget = self._shared.budget
         lease = None
         try:
@@ -333,8 +353,12 @@ class KeyAPI:
             # one lease from the first attempt to the last
             return await self._send_with_retries(endpoint, query, lease, trace)
         except KeyAPIError as exc:
-            if trace is not None and trace.attempt:
+            if trace is not None and trace.unreported():
                 trace.failed(exc, None)  # the last attempt: no retry follows
+            raise
+        except asyncio.CancelledError:
+            if trace is not None and trace.unreported() and trace.sent:
+                trace.cancelled()  # sent, so billed: the hooks' counts must match usage
             raise
         finally:
             if lease is not None:
@@ -345,10 +369,15 @@ class KeyAPI:
 
     async def _before_retry(self, details: dict[str, Any]) -> None:
         lease: CallLease | None = details["args"][2]
-        if lease is not None:
-            await lease.renew()  # before the backoff sleep: no new call takes its credit
-        self._shared.usage.retries += 1
         trace: CallTrace | None = details["args"][3]
+        if lease is not None:
+            try:
+                await lease.renew()  # before the backoff sleep: no new call takes its credit
+            except KeyAPIError:
+                if trace is not None:  # the attempt as it went: no retry follows it
+                    trace.failed(details["exception"], None)
+                raise
+        self._shared.usage.retries += 1
         if trace is not None:
             trace.failed(details["exception"], details["wait"])
 

@@ -1,28 +1,36 @@
 """Identical calls in flight share one request.
 
-The first caller starts the request as a task; callers that ask for the same answer while it is
-in flight wait on that task instead of sending their own, so they cost no credit and no limiter
-slot. The task runs for whoever still waits: a caller that is cancelled (the first one included)
-only stops waiting, and the last one to leave cancels the task and waits for it to end, so no
-request outlives everyone who wanted it. An error reaches the callers waiting at that moment
-and is not remembered: the next call sends again.
+The first caller sends the request in its own task; callers that ask for the same answer while
+it is in flight wait for that answer instead of sending their own, so they cost no credit and no
+limiter slot. The request belongs to the first caller, as it would without sharing: cancelling
+that caller cancels it (structured: nothing runs on for nobody), and one of the callers still
+waiting then takes over with a request of its own, so they are not failed by someone else's
+cancellation. A waiting caller that is cancelled only stops waiting. An error reaches the callers
+waiting at that moment and is not remembered: the next call sends again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 
-class _SharedCall(Generic[T]):
-    __slots__ = ("task", "waiters")
+class _TakeOver:
+    """The first caller was cancelled: a waiting caller sends the request itself."""
 
-    def __init__(self, task: asyncio.Task[T]) -> None:
-        self.task = task
-        self.waiters = 0
+
+_TAKE_OVER = _TakeOver()
+
+
+class _SharedCall(Generic[T]):
+    __slots__ = ("answer", "waiting")
+
+    def __init__(self, answer: asyncio.Future[T | _TakeOver]) -> None:
+        self.answer = answer
+        self.waiting = 0  # callers other than the first, waiting for its answer
 
 
 class InFlight:
@@ -31,43 +39,46 @@ class InFlight:
     __slots__ = ("_calls",)
 
     def __init__(self) -> None:
-        self._calls: dict[Hashable, _SharedCall[object]] = {}
+        self._calls: dict[Hashable, _SharedCall[Any]] = {}
 
     def __len__(self) -> int:
         return len(self._calls)
 
-    async def join(
-        self,
-        key: Hashable,
-        start: Callable[[], Coroutine[Any, Any, T]],
-        on_shared: Callable[[], None],
-    ) -> tuple[T, bool]:
+    async def join(self, key: Hashable, send: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """The answer to `key`, and whether it came from another caller's request."""
-        call = self._calls.get(key)
-        shared = call is not None
-        if call is None:
-            task = asyncio.get_running_loop().create_task(
-                start(), name="keyapi_async shared request"
-            )
-            call = _SharedCall(task)
-            self._calls[key] = call
-            call.task.add_done_callback(lambda _: self._forget(key, call))
-        else:
-            on_shared()
-        call.waiters += 1
-        try:
-            result = await asyncio.shield(call.task)
-        except asyncio.CancelledError:
-            call.waiters -= 1
-            if call.waiters == 0 and not call.task.done():
-                call.task.cancel()  # nobody wants it any more
-                await asyncio.wait((call.task,))
-            raise
-        call.waiters -= 1
-        return result, shared  # type: ignore[return-value]  # the task of `key` makes a T
+        while True:
+            call = self._calls.get(key)
+            if call is None:
+                return await self._send(key, send), False
+            call.waiting += 1
+            try:
+                # shield: a waiter's cancellation must not cancel the answer the others wait for
+                answer = await asyncio.shield(call.answer)
+            finally:
+                call.waiting -= 1
+            if not isinstance(answer, _TakeOver):
+                return answer, True
 
-    def _forget(self, key: Hashable, call: _SharedCall[object]) -> None:
+    async def _send(self, key: Hashable, send: Callable[[], Awaitable[T]]) -> T:
+        call: _SharedCall[T] = _SharedCall(asyncio.get_running_loop().create_future())
+        self._calls[key] = call
+        try:
+            result = await send()
+        except asyncio.CancelledError:
+            self._end(key, call)
+            if call.waiting:
+                call.answer.set_result(_TAKE_OVER)
+            raise
+        except BaseException as exc:
+            self._end(key, call)
+            if call.waiting:  # shared with those waiting now; a later call sends again
+                call.answer.set_exception(exc)
+            raise
+        self._end(key, call)
+        if call.waiting:
+            call.answer.set_result(result)
+        return result
+
+    def _end(self, key: Hashable, call: _SharedCall[Any]) -> None:
         if self._calls.get(key) is call:
             del self._calls[key]
-        if not call.task.cancelled():
-            call.task.exception()  # retrieved: the waiters that were there have it

@@ -8,6 +8,7 @@ A hook that raises is logged at WARNING and does not fail the call: watching mus
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,15 +59,32 @@ def checked_hooks(hooks: Any) -> tuple[EventHook, ...]:
             "event_hooks", f"must be a list of functions taking AttemptDetails, got {hooks!r}"
         )
     for hook in hooks:
-        if not callable(hook):
-            raise InvalidParameterError("event_hooks", f"{hook!r} is not callable")
+        if not callable(hook) or isinstance(hook, type):
+            raise InvalidParameterError("event_hooks", f"{hook!r} is not a function")
+        if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
+            getattr(hook, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+        ):
+            raise InvalidParameterError(
+                "event_hooks",
+                f"{hook!r} is async; hooks are plain functions, called in the request's task "
+                "(hand the details to a queue or a task of your own if you must await)",
+            )
     return tuple(hooks)
 
 
 class CallTrace:
     """One call's attempts, for the hooks: made only when there are hooks."""
 
-    __slots__ = ("attempt", "endpoint", "hooks", "page_num", "sent", "started", "wall")
+    __slots__ = (
+        "attempt",
+        "endpoint",
+        "hooks",
+        "page_num",
+        "reported",
+        "sent",
+        "started",
+        "wall",
+    )
 
     def __init__(self, hooks: tuple[EventHook, ...], endpoint: str, page: str | None) -> None:
         self.hooks = hooks
@@ -74,11 +92,13 @@ class CallTrace:
         self.page_num = int(page) if page is not None and page.isdigit() else None
         self.attempt = 0
         self.sent = 0
+        self.reported = False  # the current attempt was emitted
         self.started = self.wall = 0.0
 
     def begin(self) -> None:
         self.attempt += 1
         self.sent = 0
+        self.reported = False
         self.wall = time.time()
         self.started = time.perf_counter()
 
@@ -89,6 +109,13 @@ class CallTrace:
         status = getattr(error, "status_code", None)
         code = getattr(error, "code", None)
         self._emit(status, code, error, wait, getattr(error, "request_id", None))
+
+    def unreported(self) -> bool:
+        return self.attempt > 0 and not self.reported
+
+    def cancelled(self) -> None:
+        """An attempt cancelled after it was sent: billed, so it is seen (no status, no error)."""
+        self._emit(None, None, None, None, None)
 
     def cache_hit(self, request_id: str | None) -> None:
         details = AttemptDetails(
@@ -115,6 +142,7 @@ class CallTrace:
         wait: float | None,
         request_id: str | None,
     ) -> None:
+        self.reported = True
         elapsed = time.perf_counter() - self.started
         details = AttemptDetails(
             self.endpoint,

@@ -20,6 +20,7 @@ class Shared:
 
     __slots__ = (
         "budget",
+        "caches",
         "closed",
         "fingerprint",
         "in_flight",
@@ -44,6 +45,7 @@ class Shared:
         self.budget = budget
         self.usage = Usage()
         self.in_flight = InFlight()
+        self.caches: list[Any] = []  # the client's and its views': closed with the client
         self.closed = False
         # Optional pacing hooks (RateLimiter's, or any limiter's with the same methods), looked up
         # once: with them acquire() returns the start time on the loop's clock.

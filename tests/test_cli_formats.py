@@ -268,3 +268,21 @@ def test_parquet_without_pyarrow_is_one_line_naming_the_install(tmp_path: Path) 
         b"(the keyapi-async[parquet] extra)\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_detail_to_parquet_resumes_with_each_influencer_once(
+    server: FakeKeyAPI, tmp_path: Path
+) -> None:
+    listed = jsonl(pull(server, tmp_path, "l.jsonl", *LIST_US, "--limit", "7"))
+    ids = tmp_path / "ids.txt"  # one influencer twice: by user ID, then by handle
+    ids.write_text("\n".join([*(r.user_id for r in listed), listed[0].unique_id]) + "\n")
+    out = tmp_path / "d.parquet"
+    argv = ["influencers", "detail", "--ids-file", str(ids), "--batch-size", "2"]
+    argv += ["--format", "parquet", "-o", str(out)]
+    server.reset_log()
+    assert main(cli(server, *argv, "--max-credits", "2")) == 3
+    assert pq.read_table(out).num_rows == 4
+    assert main(cli(server, *argv, "--resume")) == 0
+    assert len(server.requests) == 5  # 4 batches of user IDs and 1 of handles, once each
+    user_ids = pq.read_table(out).column("user_id").to_pylist()
+    assert user_ids == [r.user_id for r in listed]

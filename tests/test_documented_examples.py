@@ -102,16 +102,15 @@ def _sandboxed(command: str, tmp: Path) -> tuple[list[str], Path, str]:
 
 
 def _records(output: Path, fmt: str) -> int:
+    if fmt == "parquet":
+        pq = pytest.importorskip("pyarrow.parquet")
+        return int(pq.ParquetFile(output).metadata.num_rows)
     if fmt == "sqlite":
         with contextlib.closing(sqlite3.connect(output)) as db:
             tables = [
-                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             ]
             return sum(db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(output).metadata.num_rows)
     text = output.read_text(encoding="utf-8")
     if fmt == "csv":
         return max(0, len(list(csv.reader(io.StringIO(text)))) - 1)

@@ -57,15 +57,20 @@ async def test_max_retries_on_the_view_only(fake: FakeKeyAPI, make_client: MakeC
     assert client.usage.retries == 1
 
 
-async def test_views_share_calls_in_flight(fake: FakeKeyAPI, make_client: MakeClient) -> None:
-    client = make_client()
-    view = client.with_options(timeout=10.0)
+async def test_views_with_the_same_options_share_calls_in_flight(
+    fake: FakeKeyAPI, make_client: MakeClient
+) -> None:
+    client = make_client(timeout=10.0)
+    same = client.with_options(timeout=10.0)
+    other = client.with_options(timeout=5.0)  # its own timeout: its own request
     fake.latency = 0.05
     ids = [str(r["user_id"]) for r in fake.dataset.influencers[:2]]
     await asyncio.gather(
-        client.influencers.detail(user_ids=ids), view.influencers.detail(user_ids=ids)
+        client.influencers.detail(user_ids=ids),
+        same.influencers.detail(user_ids=ids),
+        other.influencers.detail(user_ids=ids),
     )
-    assert len(fake.requests) == 1
+    assert len(fake.requests) == 2
     assert client.usage.coalesced == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -40,23 +41,27 @@ class MemoryCache:
         return self._ttls(endpoint)
 
     async def get(self, key: str) -> bytes | None:
-        entry = self._entries.get(key)
+        entries = self._entries
+        entry = entries.get(key)
         if entry is None:
             return None
         if entry[0] <= time.monotonic():
-            del self._entries[key]
+            entries.pop(key, None)
             return None
-        self._entries.move_to_end(key)
+        # A cache shared by loops in several threads: another may have just dropped the key.
+        with contextlib.suppress(KeyError):
+            entries.move_to_end(key)
         return entry[1]
 
     async def set(self, key: str, value: bytes, *, ttl: float) -> None:
         if not ttl > 0:  # also NaN
             return
         entries = self._entries
+        entries.pop(key, None)  # a new entry is the most recently used
         entries[key] = (time.monotonic() + min(ttl, 1e12), bytes(value))
-        entries.move_to_end(key)
         while len(entries) > self.max_entries:
-            entries.popitem(last=False)
+            with contextlib.suppress(KeyError):
+                entries.popitem(last=False)
 
     async def aclose(self) -> None:
         return None

@@ -7,13 +7,15 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import InvalidParameterError
 from .._params import finite_number
 from ._health import Health
-from ._sqlite_store import Store
 from ._ttl import TTLs
+
+if TYPE_CHECKING:
+    from ._sqlite_store import Store
 
 __all__ = ["SQLiteCache"]
 
@@ -60,7 +62,10 @@ class SQLiteCache:
             )
         self.timeout = float(timeout)
         self._health = Health(f"SQLiteCache({self.path!r})")
-        self._store = Store(self.path, timeout=self.timeout, health=self._health)
+        # Imported here: a Python built without sqlite3 can still `import keyapi_async`.
+        from ._sqlite_store import Store
+
+        self._store: Store = Store(self.path, timeout=self.timeout, health=self._health)
         self._executor: ThreadPoolExecutor | None = None
 
     @property

@@ -8,6 +8,7 @@ afresh (a file replaced, unlocked or given space again just works).
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 
@@ -30,19 +31,41 @@ class CorruptEntry(Exception):
 
 
 class Store:
-    __slots__ = ("_conn", "_health", "_reads_held", "_writes", "_writes_held", "path", "timeout")
+    __slots__ = (
+        "_conn",
+        "_file",
+        "_health",
+        "_reads_held",
+        "_writes",
+        "_writes_held",
+        "path",
+        "timeout",
+    )
 
     def __init__(self, path: str, *, timeout: float, health: Health) -> None:
         self.path = path
         self.timeout = timeout
         self._health = health
         self._conn: sqlite3.Connection | None = None
+        self._file: tuple[int, int] | None = None  # (device, inode) of the file it has open
         self._writes = 0
         # After a call waited out the lock timeout, the calls queued behind it answer at once
         # until then (monotonic). A held write lock stops writes only: WAL readers still read.
         self._reads_held = self._writes_held = 0.0
 
+    def _on_disk(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
+
     def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None and self._on_disk() != self._file:
+            # Deleted or replaced under us: start over on what is at the path now, as the
+            # other processes do, instead of a file nobody else can see.
+            self._conn.close()
+            self._conn = None
         if self._conn is None:
             # Autocommit: each statement is its own short transaction, so a lock is held briefly.
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
@@ -55,6 +78,7 @@ class Store:
                 conn.close()
                 raise
             self._conn = conn
+            self._file = self._on_disk()
         return self._conn
 
     def get(self, key: str) -> bytes | None:

@@ -37,13 +37,16 @@ class PlanKeys:
     """The keys of one plan. The `{...}` hash tag puts them all in one Redis Cluster slot, which
     a multi-key script needs."""
 
-    __slots__ = ("pace", "starts", "stop")
+    __slots__ = ("budget", "expired", "leases", "pace", "starts", "stop")
 
     def __init__(self, scope: str) -> None:
         base = f"keyapi:{{{scope}}}"
         self.pace = f"{base}:pace"  # hash: tat (next slot, µs of Redis TIME), rate, changed
         self.starts = f"{base}:starts"  # sorted set of recent slots, to estimate on 429
         self.stop = f"{base}:stop"  # the 402 flag: the server's message, with an expiry
+        self.budget = f"{base}:budget"  # hash: spent, epoch (see _budget_scripts)
+        self.leases = f"{base}:leases"  # sorted set: lease id -> deadline
+        self.expired = f"{base}:expired"  # sorted set: leases counted as spent at expiry
 
     @classmethod
     def for_key(cls, fingerprint: str) -> PlanKeys:

@@ -22,14 +22,25 @@ T = TypeVar("T")
 
 
 class Outage:
-    """Outage bookkeeping for one limiter. `outages` counts outages begun; `down` is whether one
-    is going on."""
+    """Outage bookkeeping for one limiter or budget. `outages` counts outages begun; `down` is
+    whether one is going on."""
 
-    __slots__ = ("_next_probe", "down", "meanwhile", "outages", "probe", "timeout", "what")
+    __slots__ = (
+        "_next_probe", "down", "meanwhile", "outages", "probe", "resumed", "timeout", "what",
+    )  # fmt: skip
 
-    def __init__(self, what: str, *, meanwhile: str, timeout: float, probe: float) -> None:
+    def __init__(
+        self,
+        what: str,
+        *,
+        meanwhile: str,
+        timeout: float,
+        probe: float,
+        resumed: str = "shared pacing resumed",
+    ) -> None:
         self.what = what
         self.meanwhile = meanwhile  # what the limiter does during an outage, for the log
+        self.resumed = resumed  # and once it is over
         self.timeout = timeout
         self.probe = probe
         self.down = False
@@ -51,7 +62,7 @@ class Outage:
             ) from exc
         if self.down:
             self.down = False
-            log.info("Redis answers again for %s: shared pacing resumed", self.what)
+            log.info("Redis answers again for %s: %s", self.what, self.resumed)
         return result
 
     def _failed(self, exc: BaseException) -> None:

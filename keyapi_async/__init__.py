@@ -27,11 +27,11 @@ from ._errors import (
     ServerError,
     TooManyRedirects,
 )
-from ._fanout import FanOut
+from ._fanout import FanOut, FanOutPage
 from ._hooks import AttemptDetails
 from ._limiter import Limiter, RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
-from ._pagination import Page, Paginator, PagingPlan
+from ._pagination import Page, PageStream, Paginator, PagingPlan
 from ._params import (
     InfluencerSortField,
     RankField,
@@ -40,7 +40,8 @@ from ._params import (
     SortType,
     VideoSortField,
 )
-from ._resources import Influencers
+from ._resources import MAX_CONCURRENCY, MAX_PAGE_SIZE, PAGING_OPTIONS, Influencers
+from ._retry import set_testing
 from ._usage import Usage
 from ._version import __version__
 
@@ -56,8 +57,16 @@ __all__ = [
     "Paginator",
     "Page",
     "PagingPlan",
+    "PageStream",
     "FanOut",
+    "FanOutPage",
     "DetailStream",
+    # limits and options (what the command line states in its help)
+    "MAX_PAGE_SIZE",
+    "MAX_CONCURRENCY",
+    "PAGING_OPTIONS",
+    # test suites: retries without waiting (also in keyapi_async.testing)
+    "set_testing",
     "AttemptDetails",
     # caches
     "ResponseCache",

@@ -31,6 +31,7 @@ from ._errors import (
 )
 from ._fanout import about_one_user
 from ._models import InfluencerDetail
+from ._pagination import Page
 from ._window import PageWindow
 
 __all__ = ["DetailStream", "detail_all", "wanted_ids"]
@@ -78,6 +79,7 @@ def _budget(exc: BaseException) -> bool:
 class _Batch:
     ids: Wanted
     records: list[InfluencerDetail]
+    request_id: str | None
     error: KeyAPIError | None
 
 
@@ -117,81 +119,170 @@ async def detail_all(
 
 class DetailStream(AsyncIterator[InfluencerDetail]):
     """Async iterator (and async context manager) of InfluencerDetail, in the IDs' order.
-    `failures` maps each ID of a batch set aside to its error."""
+    `failures` maps each ID of a batch set aside to its error.
 
-    __slots__ = ("_done", "_fatal", "_pending", "_reported", "_seen", "_window", "failures")
+    `pages()` iterates the same stream one Page per batch instead (for a caller that records
+    its progress, like the CLI's checkpoint); `stop()` ends either gracefully: no new batch is
+    requested, the ones in flight (paid for) are still delivered."""
+
+    __slots__ = (
+        "_batches",
+        "_concurrency",
+        "_done",
+        "_drained",
+        "_fatal",
+        "_fetch",
+        "_pending",
+        "_reached_end",
+        "_reported",
+        "_scoped",
+        "_seen",
+        "_started",
+        "_window",
+        "failures",
+    )
 
     def __init__(self, request: Request, wanted: Wanted, size: int, concurrency: int) -> None:
         batches = _batches(wanted, size)
 
         async def fetch(n: int) -> _Batch:  # holds no reference to the stream
             try:
-                records, _ = await request(_query(batches[n]))
+                records, request_id = await request(_query(batches[n]))
             except KeyAPIError as exc:
                 if not _about_these_ids(exc):
                     raise
-                return _Batch(batches[n], [], exc)
-            return _Batch(batches[n], records, None)
+                return _Batch(batches[n], [], None, exc)
+            return _Batch(batches[n], records, request_id, None)
 
+        self._fetch = fetch
+        self._batches = len(batches)
+        self._concurrency = concurrency
         self._window = PageWindow(fetch, 0, len(batches) - 1, concurrency, drain=_budget)
+        self._started = False
+        self._scoped = False
+        self._drained: deque[tuple[int, _Batch]] = deque()  # paid for, behind a failure
         self._pending: deque[InfluencerDetail] = deque()
         self._seen: set[str] = set()
         self._done = False
+        self._reached_end = False
         self._fatal: BaseException | None = None
         self._reported = False
         self.failures: dict[str, KeyAPIError] = {}
 
-    def _take(self, batch: _Batch) -> None:
+    @property
+    def batches(self) -> int:
+        """How many requests the whole stream makes (batches of IDs), before any is sent."""
+        return self._batches
+
+    @property
+    def reached_end(self) -> bool:
+        """True once every batch was delivered (set-aside ones included)."""
+        return self._reached_end
+
+    def stop(self) -> None:
+        """Request no new batch; the batches in flight are still delivered, then it ends."""
+        self._window.stop()
+
+    def _take(self, batch: _Batch) -> list[InfluencerDetail]:
         if batch.error is not None:
             self.failures.update((i, batch.error) for _, i in batch.ids)
-            return
+            return []
+        fresh = []
         for record in in_request_order(batch.ids, batch.records):
             if record.user_id:  # a record without one (null reads as "") is never a duplicate
                 if record.user_id in self._seen:
                     continue  # asked for by ID and by handle: listed once
                 self._seen.add(record.user_id)
-            self._pending.append(record)
+            fresh.append(record)
+        return fresh
+
+    async def _next_page(self) -> Page[InfluencerDetail] | None:
+        """The next batch as a Page (page_num: the batch number from 1), or None at the end;
+        raises the whole-pull failure, or FanOutError, once what was paid for is out."""
+        self._started = True
+        if self._drained:
+            n, batch = self._drained.popleft()
+            return Page(self._take(batch), n + 1, batch.request_id)
+        if self._done:
+            fatal, self._fatal = self._fatal, None
+            if fatal is not None:
+                self._reported = True
+                raise fatal
+            if self.failures and not self._reported:
+                self._reported = True
+                raise FanOutError(self.failures)
+            return None
+        try:
+            got = await self._window.next()
+        except KeyAPIError as exc:
+            self._done = True
+            self._fatal = exc  # raised once what was paid for is delivered
+            self._drained.extend(self._window.drained)
+            return await self._next_page()
+        except BaseException:
+            self._done = True
+            raise
+        if got is None:
+            self._done = True
+            self._reached_end = self._window.exhausted
+            return await self._next_page()
+        self._window.fill()  # keep `concurrency` batches in flight while the caller works
+        n, batch = got
+        return Page(self._take(batch), n + 1, batch.request_id)
 
     async def __anext__(self) -> InfluencerDetail:
         while not self._pending:
-            if self._done:
-                fatal, self._fatal = self._fatal, None
-                if fatal is not None:
-                    self._reported = True
-                    raise fatal
-                if self.failures and not self._reported:
-                    self._reported = True
-                    raise FanOutError(self.failures)
+            page = await self._next_page()
+            if page is None:
                 raise StopAsyncIteration
-            try:
-                got = await self._window.next()
-            except KeyAPIError as exc:
-                self._done = True
-                self._fatal = exc  # raised once what was paid for is delivered
-                for _, batch in self._window.drained:
-                    self._take(batch)
-                continue
-            except BaseException:
-                self._done = True
-                raise
-            if got is None:
-                self._done = True
-            else:
-                self._take(got[1])
-                self._window.fill()  # keep `concurrency` batches in flight while the caller works
+            self._pending.extend(page.items)
         return self._pending.popleft()
+
+    def pages(self, *, start: int = 1) -> AsyncIterator[Page[InfluencerDetail]]:
+        """One Page per batch, from batch `start` (counted from 1; to continue an earlier run),
+        in batch order; a page may be empty (unknown IDs, or a batch set aside). Call it before
+        iterating, and iterate either the records or the pages, not both."""
+        if self._started:
+            raise RuntimeError("pages() must be called before the stream is iterated")
+        if start != 1:
+            if not isinstance(start, int) or isinstance(start, bool) or start < 1:
+                raise InvalidParameterError("start", f"must be an integer >= 1, got {start!r}")
+            was = self._window
+            self._window = PageWindow(
+                self._fetch, start - 1, self._batches - 1, self._concurrency, drain=_budget
+            )
+            if was.stopping:
+                self._window.stop()
+            if self._scoped:
+                self._window.scope()
+        return _Pages(self)
 
     async def aclose(self) -> None:
         """Cancel the batches in flight and wait until they are gone. Idempotent; iterating
         afterwards buys nothing."""
         self._done = self._reported = True
         self._pending.clear()
+        self._drained.clear()
         self._fatal = None
         await self._window.aclose()
 
     async def __aenter__(self) -> DetailStream:
+        self._scoped = True
         self._window.scope()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+class _Pages(AsyncIterator[Page[InfluencerDetail]]):
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: DetailStream) -> None:
+        self._stream = stream
+
+    async def __anext__(self) -> Page[InfluencerDetail]:
+        page = await self._stream._next_page()
+        if page is None:
+            raise StopAsyncIteration
+        return page

@@ -23,131 +23,45 @@ cancellation) cancels every worker and waits until they are gone. A bare `async 
 to the task consuming the stream: when that task finishes or is cancelled they are cancelled,
 even while the FanOut or an exception from it is still referenced. While that task runs on
 after leaving a loop, its workers wait for slots: they buy at most `concurrency` more pages.
+
+For a caller that records its progress (the CLI's per-influencer resume): `pages()` streams
+FanOutPage objects instead (one page of one influencer, `last` when their list ended there),
+`stop()` ends the stream gracefully (no new page is bought, the ones in flight are delivered),
+and `continue_from()` starts given influencers at a later page.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Generic, TypeVar
 
-from ._errors import (
-    APIStatusError,
-    CreditBudgetExceeded,
-    FanOutError,
-    KeyAPIError,
-    ResponseDecodeError,
-)
-from ._logging import logger
+from ._errors import CreditBudgetExceeded, FanOutError, InvalidParameterError, KeyAPIError
+from ._fanout_work import DONE, FanOutPage, Work, about_one_user, worker
 from ._pagination import Paginator
 from ._scope import Workers
 
+__all__ = ["FanOut", "FanOutPage", "about_one_user"]
+
 T = TypeVar("T")
-
-
-_DONE = object()
-SAME_FAILURE_LIMIT = 3  # first failures alike, with no success yet: the query, not the users
-
-
-def about_one_user(exc: KeyAPIError) -> bool:
-    """True for errors that concern one influencer rather than the whole pull."""
-    if isinstance(exc, ResponseDecodeError):
-        return not exc.retryable
-    if isinstance(exc, APIStatusError):
-        return 400 <= exc.status_code < 500 and exc.status_code not in (401, 402, 403, 429)
-    return False
-
-
-class _Work(Generic[T]):
-    """What the workers share. It holds no reference to the FanOut, so dropping the FanOut (a
-    `break` without aclose()) lets its __del__ run and stop them."""
-
-    __slots__ = ("failures", "fatal", "pull", "queue", "slots", "succeeded", "user_ids")
-
-    def __init__(
-        self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
-    ) -> None:
-        self.pull = pull
-        self.user_ids = iter(user_ids)
-        # A slot is taken before a page is requested and given back when the consumer takes
-        # the page: at most `concurrency` pages are bought ahead of the consumer.
-        self.slots = asyncio.Semaphore(concurrency)
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()  # bounded by the slots
-        self.failures: dict[str, KeyAPIError] = {}
-        self.fatal: BaseException | None = None  # a whole-pull failure: start nothing more
-        self.succeeded = 0
-
-    def shared_fault(self) -> bool:
-        """The first failures all alike and nobody through yet: the shared query is at fault."""
-        if self.succeeded or len(self.failures) < SAME_FAILURE_LIMIT:
-            return False
-        kinds = {
-            (type(e), getattr(e, "status_code", None), getattr(e, "code", None))
-            for e in self.failures.values()
-        }
-        return len(kinds) == 1
-
-
-async def _pages(work: _Work[T], user_id: str) -> bool:
-    """One user's pages into the queue, each bought only once a slot is free. False when
-    stopped by another worker's whole-pull failure."""
-    pages = work.pull(user_id).pages()
-    while True:
-        await work.slots.acquire()
-        if work.fatal is not None:
-            work.slots.release()
-            return False
-        try:
-            page = await pages.__anext__()
-        except StopAsyncIteration:
-            # The page that ended this user may have been paid for and brought nothing: its slot
-            # still waits for the consumer, or a consumer that stopped reading would let the
-            # workers walk every remaining user ID, a credit each.
-            work.queue.put_nowait([])
-            return True
-        except BaseException as exc:
-            if isinstance(exc, KeyAPIError) and about_one_user(exc):
-                work.queue.put_nowait([])  # a failed user costs a credit too: same rule
-            else:
-                work.slots.release()
-            raise
-        work.queue.put_nowait([(user_id, item) for item in page.items])
-
-
-async def _worker(work: _Work[T]) -> None:
-    try:
-        for user_id in work.user_ids:
-            try:
-                if not await _pages(work, user_id):
-                    break
-            except KeyAPIError as exc:
-                if not about_one_user(exc):
-                    raise
-                work.failures[user_id] = exc
-                logger.warning("fan-out: %s failed: %s", user_id, exc)
-                if work.shared_fault():
-                    raise
-            else:
-                work.succeeded += 1
-    except Exception as exc:  # anything, or the consumer would wait for this worker forever
-        if work.fatal is None:
-            work.fatal = exc  # the others start nothing more; what they are buying still comes
-        work.queue.put_nowait(exc)
-    work.queue.put_nowait(_DONE)
 
 
 class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
     """Async iterator (and async context manager) of `(user_id, item)`; `failures` maps user
     IDs to their errors. `async with` stops the workers deterministically; a bare `async for`
-    ties them to the consuming task (see the module docstring)."""
+    ties them to the consuming task (see the module docstring). `pages()`, `stop()` and
+    `continue_from()` are for a caller that records its progress."""
 
     __slots__ = (
         "_args",
+        "_chunks",
         "_done",
         "_fatal",
         "_finished",
-        "_pending",
+        "_items",
         "_started",
+        "_starts",
+        "_stopping",
         "_work",
         "_workers",
         "failures",
@@ -157,33 +71,62 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         self, pull: Callable[[str], Paginator[T]], user_ids: Sequence[str], concurrency: int
     ) -> None:
         self._args = (pull, user_ids, min(concurrency, len(user_ids)))
-        self._work: _Work[T] | None = None
+        self._work: Work[T] | None = None
         self._workers = Workers()
         self._started = 0
         self._finished = 0
         self._done = False
+        self._stopping = False
+        self._starts: dict[str, int] = {}
         self._fatal: BaseException | None = None
-        self._pending: list[tuple[str, T]] = []
+        self._chunks: deque[FanOutPage[T]] = deque()
+        self._items: list[tuple[str, T]] = []
         self.failures: dict[str, KeyAPIError] = {}
 
-    def _start(self) -> _Work[T]:
+    def _start(self) -> Work[T]:
         # Nothing is sent until the first item is asked for.
         pull, user_ids, concurrency = self._args
-        work = _Work(pull, user_ids, concurrency)
+        work = Work(pull, user_ids, concurrency, self._starts)
+        work.stopping = self._stopping
         self.failures = work.failures
         for n in range(concurrency):
-            self._workers.spawn(_worker(work), f"keyapi_async fan-out worker {n}")
+            self._workers.spawn(worker(work), f"keyapi_async fan-out worker {n}")
         self._started = concurrency
         self._work = work
         return work
 
-    async def __anext__(self) -> tuple[str, T]:
-        if self._done and not self._pending:
-            raise StopAsyncIteration
-        if not self._pending:
-            self._workers.bind()  # before _start: a stream stopped with its task stays stopped
+    def continue_from(self, next_pages: Mapping[str, int]) -> None:
+        """Start these influencers at the given page instead of 1 (their earlier pages, all
+        full, were taken by an earlier run; `limit_per_user` counts them). Before iterating."""
+        if self._work is not None:
+            raise RuntimeError("continue_from() must be called before the stream is iterated")
+        user_ids = set(self._args[1])
+        for user_id, page in next_pages.items():
+            if user_id not in user_ids:
+                raise InvalidParameterError("next_pages", f"{user_id!r} is not in user_ids")
+            if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+                raise InvalidParameterError(
+                    f"next_pages[{user_id!r}]", f"must be an integer >= 1, got {page!r}"
+                )
+        self._starts.update(next_pages)
+
+    def stop(self) -> None:
+        """Buy no new page; the pages in flight (paid for) are still delivered, then the stream
+        ends. Safe to call from a signal handler or another task."""
+        self._stopping = True
+        if self._work is not None:
+            self._work.stopping = True
+
+    async def _next_page(self) -> FanOutPage[T] | None:
+        """The next page of any influencer, or None at the end (after raising the whole-pull
+        failure or FanOutError once)."""
+        if self._chunks:
+            return self._chunks.popleft()
+        if self._done:
+            return None
+        self._workers.bind()  # before _start: a stream stopped with its task stays stopped
         work = self._work or self._start()
-        while not self._pending:
+        while not self._chunks:
             if self._finished == self._started:
                 self._done = True
                 self._workers.cancel()  # all ended: unhook from the consumer's task
@@ -191,13 +134,13 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
                     raise self._fatal
                 if self.failures:
                     raise FanOutError(self.failures)
-                raise StopAsyncIteration
+                return None
             try:
                 got = await work.queue.get()
             except BaseException:
                 await self.aclose()
                 raise
-            if got is _DONE:
+            if got is DONE:
                 self._finished += 1
             elif isinstance(got, BaseException):
                 self._fatal = self._fatal or got  # raised once the items paid for are out
@@ -205,19 +148,31 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
                     await self._stop_at_once(work)  # the requests in flight would fail alike
             else:
                 work.slots.release()
-                self._pending = got[::-1]
-        return self._pending.pop()
+                if got is not None:  # None: a failed user's slot
+                    self._chunks.append(got)
+        return self._chunks.popleft()
 
-    async def _stop_at_once(self, work: _Work[T]) -> None:
+    async def __anext__(self) -> tuple[str, T]:
+        while not self._items:
+            page = await self._next_page()
+            if page is None:
+                raise StopAsyncIteration
+            self._items = [(page.user_id, item) for item in reversed(page.items)]
+        return self._items.pop()
+
+    def pages(self) -> AsyncIterator[FanOutPage[T]]:
+        """Iterate FanOutPage objects (each influencer's in page order) instead of items;
+        iterate one or the other, not both."""
+        return _FanOutPages(self)
+
+    async def _stop_at_once(self, work: Work[T]) -> None:
         """Cancel every worker; keep the pages already received for delivery."""
         await self._workers.aclose()
         self._finished = self._started
-        received: list[tuple[str, T]] = []
         while not work.queue.empty():
             got = work.queue.get_nowait()
-            if isinstance(got, list):
-                received += got
-        self._pending = received[::-1]
+            if isinstance(got, FanOutPage):
+                self._chunks.append(got)
 
     async def __aenter__(self) -> FanOut[T]:
         self._workers.scope()
@@ -230,8 +185,22 @@ class FanOut(AsyncIterator[tuple[str, T]], Generic[T]):
         """Stop every worker and wait until they are gone. Idempotent; iterating afterwards
         buys nothing."""
         self._done = True
-        self._pending = []
+        self._chunks.clear()
+        self._items = []
         await self._workers.aclose()
 
     def __del__(self) -> None:
         self._workers.cancel()
+
+
+class _FanOutPages(AsyncIterator[FanOutPage[T]]):
+    __slots__ = ("_fan",)
+
+    def __init__(self, fan: FanOut[T]) -> None:
+        self._fan = fan
+
+    async def __anext__(self) -> FanOutPage[T]:
+        page = await self._fan._next_page()
+        if page is None:
+            raise StopAsyncIteration
+        return page

@@ -11,6 +11,9 @@ exception, asyncio.timeout(), cancellation) cancels them and waits until they ar
 `async for` is tied to the task running it: when that task finishes or is cancelled, they are
 cancelled too, even while the stream or an exception from it is still referenced.
 
+A graceful stop (`pages.stop()`, e.g. on SIGINT): no new page is bought, the pages already in
+flight (paid for) are still delivered, then the stream ends with `reached_end` False.
+
 The budget: when a page's request would exceed `max_credits`, the pages already in flight
 finish (they were paid for); those that cannot be delivered in order, lying behind the refused
 page, are named on the exception as `undelivered_pages`.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from ._errors import CreditBudgetExceeded
@@ -59,8 +62,21 @@ class PagingPlan:
     concurrency: int
 
 
-class _PageStream(AsyncIterator[Page[T]]):
-    __slots__ = ("_done", "_fetch", "_next_page", "_plan", "_remaining", "_window")
+class PageStream(AsyncIterator[Page[T]]):
+    """What `Paginator.pages()` returns: Page objects in page order, and an async context
+    manager that stops the pages in flight when left. `stop()` ends it gracefully;
+    `reached_end` says whether it ended because the listing did."""
+
+    __slots__ = (
+        "_done",
+        "_fetch",
+        "_next_page",
+        "_plan",
+        "_reached_end",
+        "_remaining",
+        "_stopping",
+        "_window",
+    )
 
     def __init__(self, fetch: FetchPage[T], plan: PagingPlan) -> None:
         self._fetch = fetch
@@ -68,6 +84,8 @@ class _PageStream(AsyncIterator[Page[T]]):
         self._next_page = plan.start_page
         self._remaining = plan.limit
         self._done = False
+        self._stopping = False
+        self._reached_end = False
         # One page at a time needs no window of tasks: it is fetched in the caller's own task.
         self._window = (
             PageWindow(fetch, plan.start_page, plan.last_page, plan.concurrency, drain=_budget)
@@ -80,8 +98,9 @@ class _PageStream(AsyncIterator[Page[T]]):
             raise StopAsyncIteration
         if self._window is None:
             page_num = self._next_page
-            if page_num > self._plan.last_page:
+            if self._stopping or page_num > self._plan.last_page:
                 self._done = True
+                self._reached_end = not self._stopping
                 raise StopAsyncIteration
             self._next_page += 1
             try:
@@ -99,7 +118,7 @@ class _PageStream(AsyncIterator[Page[T]]):
                     undelivered = [n for n, _ in self._window.drained]
                     exc.undelivered_pages = undelivered
                 raise
-            if got is None:
+            if got is None:  # only after stop(): the window never runs past the end otherwise
                 self._done = True
                 raise StopAsyncIteration
             page_num, (items, request_id) = got
@@ -109,6 +128,7 @@ class _PageStream(AsyncIterator[Page[T]]):
             self._remaining -= len(items)
             at_end = at_end or self._remaining == 0
         if at_end:
+            self._reached_end = True
             await self.aclose()
         elif self._window is not None:
             self._window.fill()  # keep `concurrency` pages in flight while the caller works
@@ -116,13 +136,26 @@ class _PageStream(AsyncIterator[Page[T]]):
             raise StopAsyncIteration
         return Page(items, page_num, request_id)
 
+    def stop(self) -> None:
+        """Buy no new page; the pages already requested (paid for) are still delivered, then
+        the stream ends. Safe to call from a signal handler or another task."""
+        self._stopping = True
+        if self._window is not None:
+            self._window.stop()
+
+    @property
+    def reached_end(self) -> bool:
+        """True once the stream ended because the listing did (a short or empty page, the last
+        page the options allow, or `limit`), not because it was stopped, closed or failed."""
+        return self._reached_end
+
     async def aclose(self) -> None:
         """Stop: cancel the pages still in flight and wait until they are gone. Idempotent."""
         self._done = True
         if self._window is not None:
             await self._window.aclose()
 
-    async def __aenter__(self) -> _PageStream[T]:
+    async def __aenter__(self) -> PageStream[T]:
         if self._window is not None:
             self._window.scope()
         return self
@@ -134,7 +167,7 @@ class _PageStream(AsyncIterator[Page[T]]):
 class _ItemStream(AsyncIterator[T]):
     __slots__ = ("_items", "_pages")
 
-    def __init__(self, pages: _PageStream[T]) -> None:
+    def __init__(self, pages: PageStream[T]) -> None:
         self._pages = pages
         self._items: deque[T] = deque()
 
@@ -184,9 +217,19 @@ class Paginator(Generic[T]):
         """The resolved page range and options (read-only)."""
         return self._plan
 
-    def pages(self) -> _PageStream[T]:
+    def _from_page(self, page_num: int) -> Paginator[T]:
+        """The same listing continued from `page_num`, after full pages from start_page (a
+        short one would have ended it): same last page, `limit` less what they held."""
+        p = self._plan
+        if page_num == p.start_page:
+            return self
+        done = (page_num - p.start_page) * p.page_size
+        limit = None if p.limit is None else max(p.limit - done, 0)
+        return Paginator(self._fetch, replace(p, start_page=page_num, limit=limit))
+
+    def pages(self) -> PageStream[T]:
         """Iterate Page objects; `async with` it (or `aclose()` it) to stop deterministically."""
-        return _PageStream(self._fetch, self._plan)
+        return PageStream(self._fetch, self._plan)
 
     def __aiter__(self) -> _ItemStream[T]:
         return _ItemStream(self.pages())

@@ -75,6 +75,11 @@ class PageWindow(Generic[R]):
     def in_flight(self) -> int:
         return len(self._window)
 
+    @property
+    def exhausted(self) -> bool:
+        """Every page was started (so a None from next() means all were delivered)."""
+        return self._next > self._last
+
     def stop(self) -> None:
         """Start no new page; the ones in flight are still delivered by next()."""
         self.stopping = True

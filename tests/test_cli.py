@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import inspect
 import io
 import os
 import re
@@ -14,7 +15,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -27,9 +27,16 @@ from keyapi_async._cli._progress import REDRAW_INTERVAL, Progress
 from keyapi_async._cli._run import SANDBOX_INFLUENCERS, SANDBOX_SEED
 from keyapi_async.testing import FakeKeyAPI, Fault, set_testing
 
-SECRET = "sk_test_cli_secret_4f9a1c77"
-LIST_PATH = "/v1/tiktok/influencer/list/analytics"
-ERROR_LINE = re.compile(r"^keyapi-async: error: [^\n]+\n$")
+from .cli_helpers import (
+    ERROR_LINE,
+    SECRET,
+    clean_environment,
+    cli,
+    decode_lines,
+    list_pages,
+    run_process,
+    sdk,
+)
 
 
 @pytest.fixture
@@ -40,49 +47,13 @@ def server() -> Iterator[FakeKeyAPI]:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("KEYAPI_API_KEY", "KEYAPI_TOKEN", "KEYAPI_BASE_URL", "KEYAPI_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+    clean_environment(monkeypatch)
 
 
 @pytest.fixture
 def no_waits() -> Iterator[None]:
     with set_testing(True):
         yield
-
-
-def cli(server: FakeKeyAPI, *args: str) -> list[str]:
-    return ["--base-url", server.url, "--api-key", SECRET, "--qps", "0", *args]
-
-
-def sdk(server: FakeKeyAPI, method: str, **kwargs: Any) -> Any:
-    """What the SDK itself returns for the same call."""
-
-    async def call() -> Any:
-        async with KeyAPI(SECRET, base_url=server.url, qps=None) as client:
-            result = getattr(client.influencers, method)(**kwargs)
-            return await (result if method == "detail" else result.collect())
-
-    return asyncio.run(call())
-
-
-def decode_lines(data: bytes, model: type[Any] = Influencer) -> list[Any]:
-    assert data == b"" or data.endswith(b"\n")
-    return [msgspec.json.decode(line, type=model) for line in data.splitlines()]
-
-
-def list_pages(server: FakeKeyAPI) -> list[int]:
-    return [int(r.params["page_num"]) for r in server.requests if r.path == LIST_PATH]
-
-
-def run_process(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> Any:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KEYAPI_")}
-    return subprocess.run(
-        [sys.executable, "-m", "keyapi_async", *args],
-        env={**base, **(env or {})},
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 # --- records -----------------------------------------------------------------------
@@ -211,16 +182,15 @@ def test_detail_by_ids_file_in_the_given_order_once_each(
         unique_ids=[three.unique_id, two.unique_id],
     )
     assert got == expected
-    # batches: [one, two] [@three] [999] [two's handle]: one request each (in flight together,
-    # so they may arrive in any order)
-    assert sorted(sent, key=repr) == sorted(
+    # detail_stream's batches, of one kind each: user IDs [one, two] [999], handles
+    # [three, two's]: one request each (batches in flight at once, so in any order)
+    assert sorted(sent, key=str) == sorted(
         [
             {"user_ids": f"{one.user_id},{two.user_id}"},
-            {"unique_ids": three.unique_id},
             {"user_ids": "999"},
-            {"unique_ids": two.unique_id},
+            {"unique_ids": f"{three.unique_id},{two.unique_id}"},
         ],
-        key=repr,
+        key=str,
     )
 
 
@@ -377,6 +347,23 @@ def test_every_sdk_parameter_is_an_option(capsys: pytest.CaptureFixture[str]) ->
             assert option in text
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("keyapi-async 0.1.0")
+
+
+def test_help_defaults_are_the_sdk_signature_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    def default(func: object, name: str) -> object:
+        return inspect.signature(func).parameters[name].default
+
+    assert main(["influencers", "detail", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {default(KeyAPI, 'max_retries')})" in text
+    assert f"(default {default(KeyAPI, 'timeout'):g})" in text
+    assert f"(default {default(KeyAPI, 'qps'):g};" in text
+    assert f"(default {default(KeyAPI, 'detail_batch_size')});" in text
+    concurrency = default(Influencers.detail_stream, "concurrency")
+    assert f"requests in flight at once, 1..64 (default {concurrency})" in text
+    assert main(["influencers", "videos", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default concurrency {default(Influencers.videos_many, 'concurrency')})" in text
 
 
 def test_options_go_before_or_after_the_subcommand(server: FakeKeyAPI, tmp_path: Path) -> None:

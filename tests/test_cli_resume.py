@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import collections
 import csv
-import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +16,18 @@ from keyapi_async import InfluencerDetail
 from keyapi_async._cli import main
 from keyapi_async.testing import FakeKeyAPI
 
-from .test_cli import LIST_PATH, SECRET, cli, decode_lines, list_pages
+from .cli_helpers import (
+    LIST_PATH,
+    SECRET,
+    checkpoint,
+    clean_environment,
+    cli,
+    decode_lines,
+    finish,
+    list_pages,
+    wait_for_page,
+)
+from .cli_helpers import spawn as spawn_cli
 
 LIMIT = 300  # 30 pages of 10
 PAGES = LIMIT // 10
@@ -36,8 +42,7 @@ def server() -> Iterator[FakeKeyAPI]:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("KEYAPI_API_KEY", "KEYAPI_TOKEN", "KEYAPI_BASE_URL", "KEYAPI_API_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+    clean_environment(monkeypatch)
 
 
 def reference(server: FakeKeyAPI, tmp_path: Path, *extra: str) -> bytes:
@@ -49,39 +54,7 @@ def reference(server: FakeKeyAPI, tmp_path: Path, *extra: str) -> bytes:
 
 
 def spawn(server: FakeKeyAPI, out: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYAPI_")}
-    env["KEYAPI_API_KEY"] = SECRET
-    argv = ["--base-url", server.url, "--qps", "0", *QUERY, "-o", str(out), "--resume", *extra]
-    return subprocess.Popen(
-        [sys.executable, "-m", "keyapi_async", *argv],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
-    _, err = proc.communicate(timeout=30)
-    return proc.returncode, err.decode()
-
-
-def checkpoint(out: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(out.with_name(out.name + ".checkpoint").read_bytes())
-    return data
-
-
-def wait_for_page(out: Path, page: int, proc: subprocess.Popen[bytes]) -> None:
-    """Poll the checkpoint (replaced atomically, so always whole) for a bounded time."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the run ended before it could be interrupted"
-        try:
-            if (checkpoint(out)["last_page"] or 0) >= page:
-                return
-        except FileNotFoundError:
-            pass
-        time.sleep(0.005)
-    pytest.fail(f"no checkpoint at page {page} within 20 s")
+    return spawn_cli(server, *QUERY, "-o", str(out), "--resume", *extra)
 
 
 @pytest.mark.parametrize("concurrency", ["1", "4"])

@@ -4,8 +4,9 @@
 
 `main(argv)` returns the exit code: 0 ok; 2 bad usage or an invalid parameter (nothing sent);
 3 no key, 401, 402 or --max-credits reached; 4 any other API or network failure after retries;
-130 interrupted (SIGINT/SIGTERM); 141 stdout closed by its reader. An error is one line on
-stderr, never a traceback, and never shows the API key.
+5 done, but some creators failed on their own (listed in FILE.failures.jsonl); 130 interrupted
+(SIGINT/SIGTERM); 141 stdout closed by its reader. An error is one line on stderr, never a
+traceback, and never shows the API key.
 """
 
 from __future__ import annotations

@@ -11,10 +11,9 @@ import argparse
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .. import __version__
-from .._resources import DETAIL_CONCURRENCY, MAX_CONCURRENCY, MAX_PAGE_SIZE
+from .. import MAX_CONCURRENCY, MAX_PAGE_SIZE, Influencers, KeyAPI, __version__
 from ._errors import PROG, UsageError
-from ._options import Param, Signature, signature_of
+from ._options import Param, Signature, sdk_default, signature_of
 from ._output import FORMATS
 
 __all__ = ["COMMANDS", "build_parser", "normalize_argv"]
@@ -27,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "ranking": "ranking",
     "livestreams": "livestreams",
 }
+
 
 _PAGING_HELP = {
     "limit": "stop after N records (no page is bought that they do not need)",
@@ -61,7 +61,8 @@ example:
   keyapi-async --sandbox influencers list --region US --limit 500 --output influencers.jsonl
 
 exit codes: 0 ok, 2 bad usage or invalid parameter, 3 no key / 401 / 402 / --max-credits reached,
-4 other API or network failure (after retries), 130 interrupted, 141 stdout closed by its reader.
+4 other API or network failure (after retries), 5 done but some creators failed (listed in
+FILE.failures.jsonl), 130 interrupted, 141 stdout closed by its reader.
 """
 
 
@@ -153,8 +154,8 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--qps",
         metavar="X",
         default=default(None),
-        help="requests started per second at most (default 10; 0: no pacing; "
-        "the sandbox default is no pacing)",
+        help=f"requests started per second at most (default {sdk_default(KeyAPI, 'qps')}; "
+        "0: no pacing; the sandbox default is no pacing)",
     )
     client.add_argument(
         "--max-credits",
@@ -166,23 +167,57 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--max-retries",
         metavar="N",
         default=default(None),
-        help="retries of a failed request (429, 5xx, network) after the first try (default 4)",
+        help="retries of a failed request (429, 5xx, network) after the first try "
+        f"(default {sdk_default(KeyAPI, 'max_retries')})",
     )
     client.add_argument(
         "--timeout",
         metavar="SECONDS",
         default=default(None),
-        help="seconds for one whole attempt (default 30)",
+        help=f"seconds for one whole attempt (default {sdk_default(KeyAPI, 'timeout')})",
     )
 
 
-def _add_param(group: Any, param: Param, help_text: str | None = None) -> None:
+def _add_plan_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--dry-run: before or after the subcommand, like the other common options."""
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="send nothing: print the requests the command would make and the most credits "
+        "they can cost",
+    )
+
+
+_FAN_OUT = {"videos", "livestreams"}  # one creator's listing: also for many (videos_many, ...)
+
+
+def _add_fan_out(query: Any) -> None:
+    query.add_argument(
+        "--user-ids",
+        dest="user_ids_many",
+        metavar="ID,ID,...",
+        help="many creators (comma-separated): their pages in one pull, each line with its "
+        f"user_id; --limit and --max-pages count per creator (default concurrency "
+        f"{sdk_default(Influencers.videos_many, 'concurrency')})",
+    )
+    query.add_argument(
+        "--ids-file",
+        metavar="FILE",
+        help="more creators, one per line ('-': stdin): a user ID, or a JSON object with a "
+        "user_id (a line of `influencers list` output)",
+    )
+
+
+def _add_param(
+    group: Any, param: Param, help_text: str | None = None, *, optional: bool = False
+) -> None:
     text = help_text if help_text is not None else param.describe()
     group.add_argument(
         param.flag,
         dest=param.name,
         metavar=param.metavar,
-        required=param.required,
+        required=param.required and not optional,
         default=param.default,
         help=text or None,
     )
@@ -200,8 +235,12 @@ def _add_command(commands: Any, name: str, signature: Signature) -> None:
         formatter_class=_Formatter,
     )
     query = sub.add_argument_group("query parameters (the documented names)")
+    fan_out = name in _FAN_OUT
     for param in signature.query_params:
-        _add_param(query, param)
+        # with --user-ids / --ids-file, the one creator's --user-id is not needed
+        _add_param(query, param, optional=fan_out and param.name == "user_id")
+    if fan_out:
+        _add_fan_out(query)
     paging = sub.add_argument_group("paging")
     for param in signature.paging_params:
         _add_param(paging, param, _PAGING_HELP.get(param.name, ""))
@@ -209,21 +248,23 @@ def _add_command(commands: Any, name: str, signature: Signature) -> None:
         query.add_argument(
             "--ids-file",
             metavar="FILE",
-            help="more IDs, one per line ('-': stdin); all digits: a user ID, else a handle",
+            help="more IDs, one per line ('-': stdin): all digits: a user ID, else a handle; "
+            "or a JSON object with a user_id (a line of `influencers list` output)",
         )
         paging.add_argument(
             "--batch-size",
             metavar="N",
-            default="20",
+            default=sdk_default(KeyAPI, "detail_batch_size"),
             help="IDs per request, 1..100 (default %(default)s); a batch is the unit of --resume",
         )
         paging.add_argument(
             "--concurrency",
             metavar="N",
-            default=str(DETAIL_CONCURRENCY),
+            default=sdk_default(Influencers.detail_stream, "concurrency"),
             help=f"requests in flight at once, 1..{MAX_CONCURRENCY} (default %(default)s)",
         )
     _add_common(sub, top=False)
+    _add_plan_options(sub, top=False)
     sub.set_defaults(signature=signature)
 
 
@@ -233,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _add_common(parser, top=True)
+    _add_plan_options(parser, top=True)
     groups = parser.add_subparsers(dest="group", metavar="influencers", required=True)
     influencers = groups.add_parser(
         "influencers",

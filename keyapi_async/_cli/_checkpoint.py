@@ -9,7 +9,10 @@ flushed, so it never claims a page the output does not hold. It records:
 - `last_page`, `pages`, `items`: the last page written, how many pages and records are written;
 - `bytes`: the output's size just after that page. Resuming truncates the output to it, which
   drops any tail no checkpoint recorded (a page cut short by SIGKILL), so nothing is duplicated;
-- `complete`: the run reached the end of its list.
+- `complete`: the run reached the end of its list;
+- `creators` (fan-out over many user IDs): per creator, the pages and records written, whether
+  their list is done, or the error that set them aside. A resumed run skips the done and failed
+  ones and continues the others from their next page.
 """
 
 from __future__ import annotations
@@ -24,9 +27,27 @@ import msgspec
 
 from ._errors import UsageError
 
-__all__ = ["Checkpoint", "checkpoint_path", "fingerprint", "load", "remove", "save"]
+__all__ = [
+    "Checkpoint",
+    "Creator",
+    "checkpoint_path",
+    "fingerprint",
+    "load",
+    "remove",
+    "save",
+    "start_state",
+]
 
 VERSION = 1
+
+
+class Creator(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One creator's progress in a fan-out run."""
+
+    pages: int = 0
+    items: int = 0
+    done: bool = False
+    failed: dict[str, Any] | None = None  # the error, as in FILE.failures.jsonl
 
 
 class Checkpoint(msgspec.Struct, kw_only=True):
@@ -38,6 +59,7 @@ class Checkpoint(msgspec.Struct, kw_only=True):
     items: int = 0
     bytes: int = 0
     complete: bool = False
+    creators: dict[str, Creator] = msgspec.field(default_factory=dict)
 
 
 def checkpoint_path(output: Path) -> Path:
@@ -101,3 +123,43 @@ def describe_change(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 def _show(value: Any) -> str:
     return "(unset)" if value is None else str(value)
+
+
+def start_state(
+    identity: dict[str, Any], ckpt: Path | None, output: Path | None, *, resume: bool
+) -> Checkpoint | None:
+    """The checkpoint to continue from, a fresh one, or None when there is nothing to do."""
+    fresh = Checkpoint(fingerprint=fingerprint(identity), command=identity)
+    existing = load(ckpt) if ckpt is not None else None
+    if ckpt is None or existing is None:
+        return fresh
+    if not resume:
+        if not existing.complete:
+            reached = (
+                f"{len(existing.creators)} creators started"
+                if existing.last_page is None
+                else f"up to page {existing.last_page}"
+            )
+            raise UsageError(
+                f"{ckpt} holds an unfinished run ({existing.items} records, {reached}): add "
+                "--resume to continue it, or delete the checkpoint to start over"
+            )
+        remove(ckpt)  # a finished run's: this run starts over
+        return fresh
+    if existing.fingerprint != fresh.fingerprint:
+        change = describe_change(existing.command, identity) or "parameters differ"
+        raise UsageError(
+            f"{ckpt} was made by a different command ({change}): rerun that command "
+            "with --resume, or delete the checkpoint to start over"
+        )
+    assert output is not None
+    size = output.stat().st_size if output.exists() else -1
+    if existing.complete:
+        return None
+    if size < existing.bytes:
+        raise UsageError(
+            f"{output} is shorter than its checkpoint records ({max(size, 0)} < "
+            f"{existing.bytes} bytes), so records are missing: delete the checkpoint "
+            "to start over"
+        )
+    return existing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .._errors import (
+from .. import (
     AuthenticationError,
     BadRequestError,
     CreditBudgetExceeded,
@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_AUTH",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_PARTIAL",
     "EXIT_USAGE",
     "PROG",
     "MissingKeyError",
@@ -32,6 +33,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2  # bad usage or an invalid parameter (ours before sending, or the API's 400)
 EXIT_AUTH = 3  # no key, 401, 402, or --max-credits reached
 EXIT_API = 4  # any other API or network failure, after retries
+EXIT_PARTIAL = 5  # done, but some creators (or detail batches) failed: see FILE.failures.jsonl
 EXIT_INTERRUPTED = 130  # SIGINT or SIGTERM
 
 

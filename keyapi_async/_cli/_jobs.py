@@ -1,8 +1,9 @@
 """What a command fetches, page by page: a paginated endpoint, or detail's ID batches.
 
 A job validates everything when it is made (through the SDK, so the SDK's messages name the
-parameter), before anything is sent. It then fetches page `n` on demand, and decides for each
-delivered page what is written and whether it was the last.
+parameter), before anything is sent. `pages(first, written)` then streams its pages through the
+SDK's own streams (`Paginator.pages()`, `DetailStream.pages()`), from page `first` when resuming;
+`stop()` is their graceful stop and `reached_end` their end-of-list verdict.
 """
 
 from __future__ import annotations
@@ -10,23 +11,20 @@ from __future__ import annotations
 import csv
 import enum
 import hashlib
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 
-from .. import _params as p
-from .._client import KeyAPI
-from .._errors import InvalidParameterError
-from .._resources import MAX_CONCURRENCY
+from .. import DetailStream, FanOutError, InvalidParameterError, KeyAPI, Page, PageStream
+from ._checkpoint import Checkpoint, Creator
+from ._failures import describe_error
 from ._options import Signature
 from ._output import stored_user_ids
+from ._plan import Plan
 
-__all__ = ["DetailJob", "Job", "PagedJob", "read_ids_file"]
-
-Fetched = tuple[list[Any], "str | None"]
+__all__ = ["DetailJob", "Job", "PagedJob"]
 
 
 class Job(Protocol):
@@ -34,14 +32,28 @@ class Job(Protocol):
     model: type[Any]
     first_page: int
     last_page: int
-    concurrency: int
     total: int | None  # records expected at most, when known (for the progress line)
 
-    async def fetch(self, page_num: int) -> Fetched: ...
-
-    def accept(self, page_num: int, items: list[Any], written: int) -> tuple[list[Any], bool]:
-        """(records to write, whether this page ends the run), given `written` so far."""
+    def pages(self, state: Checkpoint) -> AsyncIterator[Any] | None:
+        """The pages still to fetch after what `state` records (None: nothing is left)."""
         ...
+
+    def accept(self, page: Any, state: Checkpoint) -> tuple[list[Any], bool]:
+        """(records to write, whether this page ends the run); notes the page in `state`."""
+        ...
+
+    def plan(self) -> Plan:
+        """The requests the whole command makes at most, before anything is sent."""
+        ...
+
+    def end(self, state: Checkpoint) -> bool:
+        """After the stream ended without a page ending the run: whether the run is complete
+        (then what it bought past the last page written is noted in `state`)."""
+        ...
+
+    def stop(self) -> None: ...
+
+    async def aclose(self) -> None: ...
 
     def resumed(self, output: Path, fmt: str) -> None:
         """Called when resuming: the output holds what earlier runs wrote."""
@@ -56,7 +68,7 @@ def _plain(value: Any) -> Any:
 
 
 class PagedJob:
-    """A paginated endpoint: page n is one request, through the SDK's paginator."""
+    """A paginated endpoint, through the SDK's paginator and its page stream."""
 
     def __init__(
         self,
@@ -67,15 +79,16 @@ class PagedJob:
         paging: Mapping[str, Any],
     ) -> None:
         self._method = getattr(client.influencers, signature.method)
+        self._paging = dict(paging)
         pager = self._method(**query, **paging)  # validates every argument; sends nothing
         plan = pager.plan  # the SDK's resolved page range: ceiling, max_pages, limit
         self._query = dict(query)
+        self._stream: PageStream[Any] | None = None
         self.model = signature.model
         self.page_size = plan.page_size
         self.first_page = plan.start_page
         self.last_page = plan.last_page
         self.limit: int | None = plan.limit
-        self.concurrency = plan.concurrency
         self.total = plan.limit
         self.identity = {
             "endpoint": f"{group} {signature.method}",
@@ -86,18 +99,51 @@ class PagedJob:
             "limit": plan.limit,
         }
 
-    async def fetch(self, page_num: int) -> Fetched:
-        page = await self._method(**self._query, page_size=self.page_size, start_page=page_num)
-        return page.items, page.request_id
+    def pages(self, state: Checkpoint) -> PageStream[Any] | None:
+        first = self.first_page if state.last_page is None else state.last_page + 1
+        if first > self.last_page:
+            return None
+        written = state.items
+        # Resuming is a new paginator from page `first` over what is left: the same last page.
+        paging = {
+            **self._paging,
+            "start_page": first,
+            "max_pages": self.last_page - first + 1,
+            "limit": None if self.limit is None else self.limit - written,
+        }
+        self._stream = self._method(**self._query, **paging).pages()
+        return self._stream
 
-    def accept(self, page_num: int, items: list[Any], written: int) -> tuple[list[Any], bool]:
-        # The SDK's rule: a list ends at a page shorter than page_size (an empty one included),
-        # at the last page the options allow, or when `limit` is reached.
-        at_end = len(items) < self.page_size or page_num >= self.last_page
-        if self.limit is not None:
-            items = items[: max(self.limit - written, 0)]
-            at_end = at_end or written + len(items) >= self.limit
-        return items, at_end
+    def accept(self, page: Page[Any], state: Checkpoint) -> tuple[list[Any], bool]:
+        assert self._stream is not None
+        state.last_page = page.page_num
+        return page.items, self._stream.reached_end  # decided before the page is handed out
+
+    def plan(self) -> Plan:
+        pages = self.last_page - self.first_page + 1
+        capped = self.limit is not None or self._paging.get("max_pages") is not None
+        return Plan(
+            what=f"pages {self.first_page:,}..{self.last_page:,}, {self.page_size} records each",
+            requests=pages,
+            bounded=capped,
+            cap_hint="add --limit N or --max-pages N",
+        )
+
+    def end(self, state: Checkpoint) -> bool:
+        if self._stream is None or not self._stream.reached_end:
+            return False
+        # The listing ended at an empty page: bought (a credit), nothing in it to write.
+        state.pages += 1
+        state.last_page = (state.last_page or self.first_page - 1) + 1
+        return True
+
+    def stop(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+
+    async def aclose(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
 
     def resumed(self, output: Path, fmt: str) -> None:
         pass
@@ -108,12 +154,10 @@ class _UserId(msgspec.Struct):
 
 
 class DetailJob:
-    """influencers.detail over a list of IDs: page n is the n-th batch, one request each.
+    """influencers.detail over a list of IDs, through `detail_stream`: page n is its n-th batch.
 
-    Batches are consecutive runs of the given IDs, `detail_batch_size` at most and all user
-    IDs or all handles, so each `detail()` call is exactly one request and the output keeps the
-    order the IDs were given. An influencer named twice (by user ID and by handle) is written
-    once, as `detail()` does; on resume the ones already written are read back from the output.
+    An influencer named twice (by user ID and by handle) is written once, as the stream does;
+    on resume the ones already written are read back from the output.
     """
 
     def __init__(
@@ -125,64 +169,111 @@ class DetailJob:
         file_ids: Iterable[tuple[str, str]],
         concurrency: Any,
     ) -> None:
-        wanted: dict[tuple[str, str], str] = {}  # (kind, key) -> wire ID, in the given order
+        # (kind, key) -> (where, wire ID), in the given order; a handle's case does not count
+        wanted: dict[tuple[str, str], tuple[str, str]] = {}
 
-        def want(kind: str, wire: str) -> None:
-            wanted.setdefault((kind, wire.lower() if kind == "unique_ids" else wire), wire)
+        def want(kind: str, where: str, raw: str) -> None:
+            wire = raw.strip().removeprefix("@") if kind == "unique_ids" else raw.strip()
+            key = wire.lower() if kind == "unique_ids" else wire
+            wanted.setdefault((kind, key), (where, wire))
 
-        if query.get("user_ids") is not None:
-            for wire in p.id_list("user_ids", query["user_ids"], p.numeric_id):
-                want("user_ids", wire)
-        if query.get("unique_ids") is not None:
-            for wire in p.id_list("unique_ids", query["unique_ids"], p.handle):
-                want("unique_ids", wire)
+        for kind in ("user_ids", "unique_ids"):
+            given = query.get(kind)
+            if given is not None:
+                items = given.split(",") if isinstance(given, str) else given
+                for i, raw in enumerate(items):
+                    want(kind, f"{kind}[{i}]", str(raw))
         for where, raw in file_ids:
-            if raw.isdigit():
-                want("user_ids", p.numeric_id(where, raw))
-            else:
-                want("unique_ids", p.handle(where, raw))
-        if not wanted:
-            raise InvalidParameterError(
-                "user_ids", "pass at least one ID in user_ids or unique_ids (or --ids-file)"
-            )
-        self.concurrency = p.whole("concurrency", concurrency, 1, MAX_CONCURRENCY)
-        size = client.detail_batch_size
-        batches: list[tuple[str, list[str]]] = []
-        for (kind, _), wire in wanted.items():
-            if batches and batches[-1][0] == kind and len(batches[-1][1]) < size:
-                batches[-1][1].append(wire)
-            else:
-                batches.append((kind, [wire]))
+            want("user_ids" if raw.isdigit() else "unique_ids", where, raw)
+        lists: dict[str, list[tuple[str, str]]] = {"user_ids": [], "unique_ids": []}
+        for (kind, _), pair in wanted.items():
+            lists[kind].append(pair)
+        self._ids = {kind: [raw for _, raw in pairs] for kind, pairs in lists.items() if pairs}
         self._client = client
-        self._batches = batches
+        self._concurrency = concurrency
+        self._where = lists
+        self._stream = self._open()  # validates every ID and the concurrency; sends nothing
         self._seen: set[str] = set()
         self.model = signature.model
         self.first_page = 1
-        self.last_page = len(batches)
+        self.last_page = self._stream.batches
         self.total: int | None = None
-        listed = msgspec.json.encode([[kind, wire] for (kind, _), wire in wanted.items()])
+        listed = msgspec.json.encode([[kind, wire] for (kind, _), (_, wire) in wanted.items()])
         self.identity = {
             "endpoint": f"{group} {signature.method}",
             "ids_sha256": hashlib.sha256(listed).hexdigest(),
             "id_count": len(wanted),
-            "batch_size": size,
+            "batch_size": client.detail_batch_size,
         }
 
-    async def fetch(self, page_num: int) -> Fetched:
-        kind, ids = self._batches[page_num - 1]
-        records = await self._client.influencers.detail(**{kind: ids})
-        return records, None
+    def _open(self) -> DetailStream:
+        if not self._ids:
+            raise InvalidParameterError(
+                "user_ids", "pass at least one ID in user_ids or unique_ids (or --ids-file)"
+            )
+        try:
+            return self._client.influencers.detail_stream(
+                **self._ids, concurrency=self._concurrency
+            )
+        except InvalidParameterError as exc:
+            raise self._located(exc) from None
 
-    def accept(self, page_num: int, items: list[Any], written: int) -> tuple[list[Any], bool]:
+    def _located(self, exc: InvalidParameterError) -> InvalidParameterError:
+        """The SDK names `unique_ids[3]`: name the option or the --ids-file line instead."""
+        kind, _, rest = exc.parameter.partition("[")
+        if kind not in ("user_ids", "unique_ids") or not rest.endswith("]"):
+            return exc
+        where = self._where[kind][int(rest[:-1])][0] if rest[:-1].isdigit() else kind
+        return InvalidParameterError(where, exc.reason)
+
+    def pages(self, state: Checkpoint) -> AsyncIterator[Page[Any]] | None:
+        first = 1 if state.last_page is None else state.last_page + 1
+        return None if first > self.last_page else self._until_failures(first, state)
+
+    async def _until_failures(self, first: int, state: Checkpoint) -> AsyncIterator[Page[Any]]:
+        """The batches; FanOutError at the end names the IDs set aside: noted, not raised."""
+        try:
+            async for page in self._stream.pages(start=first):
+                yield page
+        except FanOutError:
+            self._note_failures(state)
+
+    def _note_failures(self, state: Checkpoint) -> None:
+        for wire, error in self._stream.failures.items():
+            if wire not in state.creators:
+                state.creators[wire] = Creator(failed=describe_error(error))
+
+    def plan(self) -> Plan:
+        count = self.identity["id_count"]
+        size = self.identity["batch_size"]
+        return Plan(
+            what=f"{count:,} IDs in {self.last_page:,} batches of up to {size}",
+            requests=self.last_page,
+            bounded=True,
+            cap_hint="",
+        )
+
+    def accept(self, page: Page[Any], state: Checkpoint) -> tuple[list[Any], bool]:
+        state.last_page = page.page_num
+        self._note_failures(state)  # a batch set aside is in the checkpoint with the next page
         fresh = []
-        for record in items:
+        for record in page.items:  # the stream drops repeats; these are from an earlier run
             user_id = record.user_id
             if user_id and user_id in self._seen:
                 continue
             if user_id:
                 self._seen.add(user_id)
             fresh.append(record)
-        return fresh, page_num >= self.last_page
+        return fresh, page.page_num >= self.last_page
+
+    def end(self, state: Checkpoint) -> bool:
+        return self._stream.reached_end
+
+    def stop(self) -> None:
+        self._stream.stop()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
     def resumed(self, output: Path, fmt: str) -> None:
         if fmt in ("parquet", "sqlite"):
@@ -199,18 +290,3 @@ class DetailJob:
             for row in csv.DictReader(text):
                 if row.get("user_id"):
                     self._seen.add(row["user_id"])
-
-
-def read_ids_file(name: str) -> list[tuple[str, str]]:
-    """(where, ID) for each line of the file ('-': stdin); blank lines and # comments skipped."""
-    if name == "-":
-        text = sys.stdin.read()
-    else:
-        with open(name, encoding="utf-8") as handle:
-            text = handle.read()
-    out = []
-    for number, line in enumerate(text.splitlines(), 1):
-        raw = line.strip()
-        if raw and not raw.startswith("#"):
-            out.append((f"ids_file line {number}", raw))
-    return out

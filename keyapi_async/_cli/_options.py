@@ -13,17 +13,23 @@ import enum
 import inspect
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._pagination import Paginator
-from .._resources import PAGING_OPTIONS, Influencers
+from .. import PAGING_OPTIONS, Influencers, Paginator
 
-__all__ = ["Param", "Signature", "signature_of"]
+__all__ = ["Param", "Signature", "sdk_default", "signature_of"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def sdk_default(func: Callable[..., Any], name: str) -> str:
+    """The default of `func`'s parameter `name`, as the help shows it: the signature is the
+    only place a default is stated."""
+    value = inspect.signature(func).parameters[name].default
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass(frozen=True)

@@ -11,25 +11,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._client import KeyAPI
-from .._window import PageWindow
-from ._checkpoint import (
-    Checkpoint,
-    checkpoint_path,
-    describe_change,
-    fingerprint,
-    load,
-    remove,
-    save,
-)
-from ._errors import PROG, MissingKeyError, UsageError
-from ._jobs import DetailJob, Job, PagedJob, read_ids_file
-from ._options import Signature
+from .. import KeyAPI
+from ._checkpoint import Checkpoint, checkpoint_path, remove, save, start_state
+from ._errors import EXIT_PARTIAL, PROG, MissingKeyError, UsageError
+from ._failures import report_failures
+from ._fanjob import FanOutJob
+from ._ids import read_ids_file
+from ._jobs import DetailJob, Job, PagedJob
+from ._options import Signature, sdk_default
 from ._output import Output, plan
+from ._plan import print_plan
 from ._progress import Progress
 from ._summary import summary
 
@@ -62,7 +58,7 @@ class Runner:
         self.signals = 0
         self.output: Path | None = None if args.output in (None, "-") else Path(args.output)
         self.state: Checkpoint | None = None
-        self.window: PageWindow[Any] | None = None
+        self.job: Job | None = None
         self.progress: Progress | None = None
         self.out: Output | None = None
 
@@ -70,8 +66,8 @@ class Runner:
 
     def request_stop(self) -> None:
         """First signal: start no new page, finish the ones in flight."""
-        if self.window is not None:
-            self.window.stop()
+        if self.job is not None:
+            self.job.stop()
         if self.progress is not None:
             self.progress.note = "stopping after the pages in flight (again to abort)"
 
@@ -84,6 +80,12 @@ class Runner:
             return "nothing was written"
         if self.output is None:
             return f"{state.items} records were written to stdout"
+        if isinstance(self.job, FanOutJob):
+            done = sum(1 for c in state.creators.values() if c.done or c.failed)
+            return (
+                f"{state.items} records written to {self.output} ({done} creators finished); "
+                "rerun the same command with --resume to continue each from its next page"
+            )
         return (
             f"{state.items} records written to {self.output}; rerun the same command "
             f"with --resume to continue from page {(state.last_page or 0) + 1}"
@@ -111,6 +113,8 @@ class Runner:
             path=self.output,
             query=query,
         )
+        if args.dry_run:
+            return await self._dry_run(signature, query)
         stack = contextlib.AsyncExitStack()  # the sandbox, then the client: closed in reverse
         try:
             client, source = await self._connect(stack, signature)
@@ -119,9 +123,30 @@ class Runner:
         finally:
             await stack.aclose()
 
-    async def _connect(
-        self, stack: contextlib.AsyncExitStack, signature: Signature
-    ) -> tuple[KeyAPI, str]:
+    async def _dry_run(self, signature: Signature, query: dict[str, Any]) -> int:
+        """Validate the command and print its plan: no sandbox, no session, no request."""
+        options = self._client_options(signature)
+        key = self._key() if not self.args.sandbox else None
+        client = KeyAPI(key or "dry-run", base_url=self.args.base_url, **options)
+        try:
+            job = self._job(client, signature, query)
+            command = f"influencers {signature.method}"
+            print_plan(
+                sys.stdout,
+                command,
+                job.plan(),
+                max_credits=options.get("max_credits"),
+                max_retries=options.get("max_retries", int(sdk_default(KeyAPI, "max_retries"))),
+            )
+        finally:
+            await client.aclose()
+        return 0
+
+    def _key(self) -> str | None:
+        env = os.environ
+        return self.args.api_key or env.get("KEYAPI_API_KEY") or env.get("KEYAPI_TOKEN")
+
+    def _client_options(self, signature: Signature) -> dict[str, Any]:
         args = self.args
         options: dict[str, Any] = {}
         if args.qps is not None:
@@ -132,6 +157,13 @@ class Runner:
                 options[name] = _number(value, kind)
         if not signature.paginated:
             options["detail_batch_size"] = _number(args.batch_size, int)
+        return options
+
+    async def _connect(
+        self, stack: contextlib.AsyncExitStack, signature: Signature
+    ) -> tuple[KeyAPI, str]:
+        args = self.args
+        options = self._client_options(signature)
         if args.sandbox:
             from ..testing import FakeKeyAPI  # only now: aiohttp.web and the dataset cost time
 
@@ -141,7 +173,7 @@ class Runner:
             client = KeyAPI(fake.api_key, base_url=fake.url, **options)
             source = f"sandbox(seed={SANDBOX_SEED}, influencers={SANDBOX_INFLUENCERS})"
         else:
-            key = args.api_key or os.environ.get("KEYAPI_API_KEY") or os.environ.get("KEYAPI_TOKEN")
+            key = self._key()
             if not key:
                 raise MissingKeyError(
                     "no API key: set KEYAPI_API_KEY (or pass --api-key), or try --sandbox"
@@ -154,52 +186,34 @@ class Runner:
     def _job(self, client: KeyAPI, signature: Signature, query: dict[str, Any]) -> Job:
         args = self.args
         group = args.group
+        ids_file = getattr(args, "ids_file", None)
+        fan_out = bool(getattr(args, "user_ids_many", None) or ids_file is not None)
+        try:
+            file_ids = read_ids_file(ids_file) if ids_file else []
+        except OSError as exc:
+            raise UsageError(f"cannot read --ids-file {ids_file}: {exc.strerror}") from None
         if signature.paginated:
             paging = {
                 param.name: param.convert(raw)
                 for param in signature.paging_params
                 if (raw := getattr(args, param.name)) is not None
             }
-            return PagedJob(client, group, signature, query, paging)
-        try:
-            file_ids = read_ids_file(args.ids_file) if args.ids_file else []
-        except OSError as exc:
-            raise UsageError(f"cannot read --ids-file {args.ids_file}: {exc.strerror}") from None
+            if not fan_out:
+                for param in signature.query_params:
+                    if param.required and getattr(args, param.name) is None:
+                        raise UsageError(
+                            f"the following arguments are required: {param.flag} "
+                            "(or --user-ids / --ids-file for many creators)"
+                        )
+                return PagedJob(client, group, signature, query, paging)
+            given = args.user_ids_many.split(",") if args.user_ids_many else []
+            ids = [(f"user_ids[{i}]", raw.strip()) for i, raw in enumerate(given)] + file_ids
+            raw = getattr(args, "concurrency", None)
+            workers = _number(raw, int) if isinstance(raw, str) else None  # given, or the SDK's
+            paging.pop("concurrency", None)
+            return FanOutJob(client, group, signature, query, paging, ids, workers)
         concurrency = _number(args.concurrency, int)
         return DetailJob(client, group, signature, query, file_ids, concurrency)
-
-    def _start_state(self, identity: dict[str, Any], ckpt: Path | None) -> Checkpoint | None:
-        """The checkpoint to continue from, a fresh one, or None when there is nothing to do."""
-        fresh = Checkpoint(fingerprint=fingerprint(identity), command=identity)
-        existing = load(ckpt) if ckpt is not None else None
-        if ckpt is None or existing is None:
-            return fresh
-        if not self.args.resume:
-            if not existing.complete:
-                raise UsageError(
-                    f"{ckpt} holds an unfinished run ({existing.items} records, up to page "
-                    f"{existing.last_page}): add --resume to continue it, or delete the "
-                    "checkpoint to start over"
-                )
-            remove(ckpt)  # a finished run's: this run starts over
-            return fresh
-        if existing.fingerprint != fresh.fingerprint:
-            change = describe_change(existing.command, identity) or "parameters differ"
-            raise UsageError(
-                f"{ckpt} was made by a different command ({change}): rerun that command "
-                "with --resume, or delete the checkpoint to start over"
-            )
-        assert self.output is not None
-        size = self.output.stat().st_size if self.output.exists() else -1
-        if existing.complete:
-            return None
-        if size < existing.bytes:
-            raise UsageError(
-                f"{self.output} is shorter than its checkpoint records ({max(size, 0)} < "
-                f"{existing.bytes} bytes), so records are missing: delete the checkpoint "
-                "to start over"
-            )
-        return existing
 
     async def _pull(self, client: KeyAPI, job: Job, source: str) -> int:
         args = self.args
@@ -209,15 +223,14 @@ class Runner:
         if out.fields is not None:
             identity["fields"] = out.fields
         ckpt = checkpoint_path(self.output) if self.output is not None else None
-        state = self._start_state(identity, ckpt)
+        state = start_state(identity, ckpt, self.output, resume=args.resume)
         enabled = not args.no_progress and bool(getattr(self.stderr, "isatty", bool)())
         progress = Progress(self.stderr, client.usage, enabled=enabled, total=job.total)
         if state is None:
             if not args.quiet:
                 self.stderr.write(f"{PROG}: {self.output} is already complete; nothing to do\n")
             return 0
-        resuming = state.last_page is not None
-        first = state.last_page + 1 if state.last_page is not None else job.first_page
+        resuming = state.pages > 0
         before = (state.pages, state.items)
         sink = out.open(
             self.output,
@@ -228,40 +241,41 @@ class Runner:
         self.state = state
         self.progress = progress
         progress.add(state.pages, state.items)
-        window: PageWindow[Any] = PageWindow(job.fetch, first, job.last_page, job.concurrency)
-        self.window = window
-        if self.signals:
-            window.stop()
         started = time.monotonic()
-        complete = first > job.last_page
+        pages = job.pages(state)
+        complete = pages is None
         try:
             if resuming and self.output is not None:
                 job.resumed(self.output, args.format)
             progress.start()
-            while not complete:
-                got = await window.next()
-                if got is None:
-                    break
-                page_num, (records, _) = got
-                items, complete = job.accept(page_num, records, state.items)
-                sink.write(page_num, items)
-                state.last_page = page_num
-                state.pages += 1
-                state.items += len(items)
-                state.bytes = sink.size
-                state.complete = complete
-                if ckpt is not None and sink.durable:
-                    save(ckpt, state)  # after the page is written: it never claims too much
-                progress.add(1, len(items))
+            if pages is not None:
+                self.job = job
+                if self.signals:
+                    job.stop()
+                async for page in pages:
+                    items, complete = job.accept(page, state)
+                    sink.write(page.page_num, items)
+                    state.pages += 1
+                    state.items += len(items)
+                    state.bytes = sink.size
+                    state.complete = complete
+                    if ckpt is not None and sink.durable:
+                        save(ckpt, state)  # after the page is written: it never claims too much
+                    progress.add(1, len(items))
+                    if complete:
+                        break
+                # A listing that ends at an empty page ends without one more page to write.
+                complete = complete or job.end(state)
             if complete:
                 sink.finish()
                 state.bytes = sink.size
         finally:
-            await window.aclose()
+            await job.aclose()
             await progress.close()
             sink.close()
             if ckpt is not None and not sink.durable and state.pages:
                 save(ckpt, state)  # the pages are in the output only now (Parquet's footer)
+            failed = report_failures(self.stderr, state, self.output)
         if not complete:
             self.stderr.write(f"{PROG}: interrupted: {self.whereabouts()}\n")
             return 130
@@ -284,4 +298,4 @@ class Runner:
                 )
                 + "\n"
             )
-        return 0
+        return EXIT_PARTIAL if failed else 0

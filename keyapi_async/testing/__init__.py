@@ -8,7 +8,7 @@ field drift, faults, QPS limit and credit budget of the real service. The pytest
 
 from __future__ import annotations
 
-from .._retry import set_testing
+from .. import set_testing
 from ._dataset import Dataset
 from ._faults import Fault, RequestRecord
 from ._server import FakeKeyAPI, most_in_window

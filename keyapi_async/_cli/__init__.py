@@ -107,7 +107,8 @@ def _run_loop(coro: Coroutine[Any, Any, int]) -> int:
         import uvloop
     except ImportError:
         return asyncio.run(coro)
-    return uvloop.run(coro)
+    code: int = uvloop.run(coro)  # typed Any where uvloop (optional) is not installed
+    return code
 
 
 async def main_async(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from .. import MAX_CONCURRENCY, MAX_PAGE_SIZE, Influencers, KeyAPI, __version__
 from ._errors import PROG, UsageError
 from ._options import Param, Signature, sdk_default, signature_of
 from ._output import FORMATS
+from ._shared_state import add_shared_state_options
 
 __all__ = ["COMMANDS", "build_parser", "normalize_argv"]
 
@@ -130,6 +131,7 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=default(False),
         help="no summary line on stderr at the end (errors are still reported)",
     )
+    add_shared_state_options(parser, default)
     client = parser.add_argument_group("client")
     client.add_argument(
         "--sandbox",

@@ -27,6 +27,7 @@ from ._options import Signature, sdk_default
 from ._output import Output, plan
 from ._plan import print_plan
 from ._progress import Progress
+from ._shared_state import check_shared_state, shared_state
 from ._summary import summary
 
 __all__ = ["SANDBOX_INFLUENCERS", "SANDBOX_SEED", "Runner"]
@@ -100,6 +101,7 @@ class Runner:
             raise UsageError("--resume needs --output FILE: the checkpoint is kept beside it")
         if args.sandbox and args.base_url:
             raise UsageError("--sandbox runs against an embedded fake API: drop --base-url")
+        check_shared_state(args)
         query = {
             param.name: param.convert(raw)
             for param in signature.query_params
@@ -164,6 +166,13 @@ class Runner:
     ) -> tuple[KeyAPI, str]:
         args = self.args
         options = self._client_options(signature)
+        qps = options.get("qps", float(sdk_default(KeyAPI, "qps")))
+        shared = await shared_state(args, stack, qps=qps, max_credits=options.get("max_credits"))
+        if "limiter" in shared:
+            options.pop("qps", None)  # the fleet's limiter paces at it
+        if "budget" in shared:
+            options.pop("max_credits", None)  # the fleet's budget holds it
+        options.update(shared)
         if args.sandbox:
             from ..testing import FakeKeyAPI  # only now: aiohttp.web and the dataset cost time
 

@@ -39,8 +39,10 @@ def summary(
         _count(usage.credits, "credit"),
         _count(usage.retries, "retry", "retries"),
         f"{usage.rate_limited:,} 429s",
-        # The response cache is another change's: until it lands there are no hits to count.
-        _count(getattr(usage, "cache_hits", 0), "cache hit"),
+        _count(usage.cache_hits, "cache hit"),
         f"{elapsed:.1f}s",
     ]
+    saved = usage.cache_hits + usage.coalesced  # answers that cost no request
+    if saved:
+        figures.insert(1, f"{_count(saved, 'credit')} saved")
     return f"{PROG}: {head} | {', '.join(figures)}"

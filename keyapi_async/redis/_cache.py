@@ -43,6 +43,13 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# KEYS: lock. ARGV: token, lock ms. A live holder keeps its lock (it may queue at the limiter or
+# wait out a Retry-After longer than the lock's timeout).
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+LONGEST_WAIT = 120.0  # seconds a waiter waits for a live holder at most, whatever happens
 
 
 class CorruptEntry(Exception):
@@ -75,6 +82,7 @@ class RedisCache:
         "_held_until",
         "_redis",
         "_release",
+        "_renew",
         "_ttls",
         "lock_timeout",
         "name",
@@ -103,6 +111,7 @@ class RedisCache:
         self._redis = redis
         self._fill = redis.register_script(_FILL)
         self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
         self._health = Health(f"RedisCache({self.name or ''})")
         self._held_until = 0.0  # after a failure, calls skip Redis until then (monotonic)
 
@@ -144,19 +153,33 @@ class RedisCache:
     async def _fill_lock(self, key: str) -> AsyncIterator[None]:
         token = secrets.token_hex(16)
         held = await self._turn(key, token)
+        lock = self._key(key) + ":lock"
+        renewing = asyncio.create_task(self._keep(lock, token)) if held else None
         try:
             yield
         finally:
-            if held:
-                lock = self._key(key) + ":lock"
+            if renewing is not None:
+                renewing.cancel()
+                await asyncio.wait((renewing,))
                 await self._call("unlock", lambda: self._release(keys=[lock], args=[token]))
+
+    async def _keep(self, lock: str, token: str) -> None:
+        """Renew the lock while its holder lives; a dead holder's lock expires by itself."""
+        ms = max(1, round(self.lock_timeout * 1000))
+        while True:
+            await asyncio.sleep(self.lock_timeout / 3)
+            await self._call("renew", lambda: self._renew(keys=[lock], args=[token, ms]))
 
     async def _turn(self, key: str, token: str) -> bool:
         """True: this caller holds the lock. False: the value is there, or go ahead without."""
         keys = [self._key(key), self._key(key) + ":lock"]
         args: list[str | int] = [token, max(1, round(self.lock_timeout * 1000))]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lock_timeout
+        # A live holder renews its lock, so waiting while the lock exists is waiting for an
+        # answer on its way; a dead holder's lock expires within lock_timeout, and then this
+        # caller takes it. The bound is for a holder alive yet stuck.
+        longest = max(LONGEST_WAIT, 3 * self.lock_timeout)
+        deadline = loop.time() + longest
         pause = _POLL[0]
         while True:
             answer = await self._call("lock", lambda: self._fill(keys=keys, args=args))
@@ -169,7 +192,7 @@ class RedisCache:
             left = deadline - loop.time()
             if left <= 0:
                 log.info("%s: waited %g s for another process's answer; buying it here",
-                         self._health.what, self.lock_timeout)  # fmt: skip
+                         self._health.what, longest)  # fmt: skip
                 return False
             held = answer[1] / 1000 if len(answer) > 1 and isinstance(answer[1], int) else 0.0
             # Wake no later than the lock's own expiry (a dead holder's lock goes then).

@@ -26,6 +26,7 @@ from .._errors import (
     InvalidParameterError,
     KeyAPIError,
 )
+from .._logging import logger as log
 from .._params import finite_number, whole
 from ._budget_scripts import RESERVE, SETTLE, STATE
 from ._errors import SharedStateUnavailable
@@ -37,7 +38,7 @@ __all__ = ["RedisCreditBudget"]
 # How often a new call asks again while the credits left are kept for retries of calls in
 # flight. Only at the very end of a budget, by one waiting call per process.
 POLL = 0.05
-_LEASED, _WAIT, _STOPPED = 1, 2, -1
+_LEASED, _WAIT, _RECOVERING, _STOPPED = 1, 2, 3, -1
 
 
 def _seconds(name: str, value: Any) -> float:
@@ -71,6 +72,7 @@ class RedisCreditBudget:
         "_redis",
         "_scripts",
         "_seen",
+        "_warned_recovery",
         "credits_stop_ttl",
         "idle_ttl",
         "lease_ttl",
@@ -116,6 +118,7 @@ class RedisCreditBudget:
         self._epoch = ""  # the life of the shared state last seen (see _budget_scripts)
         self._seen = 0  # the fleet's spent, as last seen: the floor if Redis loses it
         self._live: set[str] = set()  # leases reserved here and not settled yet
+        self._warned_recovery = False
         self._pending: list[tuple[str, bool]] = []  # settlements Redis has not taken yet
         self._new_calls = asyncio.Lock()  # new calls of this process take turns, FIFO
 
@@ -223,6 +226,16 @@ class RedisCreditBudget:
             self._live.add(lease)
             return lease
         if verdict == _WAIT:
+            return None
+        if verdict == _RECOVERING:
+            if not self._warned_recovery:
+                self._warned_recovery = True
+                log.warning(
+                    "credit budget %s: Redis lost its count; new calls wait %.0f s (lease_ttl) "
+                    "while the fleet's requests in flight are counted again",
+                    self.name or "(by key)",
+                    int(reply[4]) / 1000,
+                )
             return None
         if verdict == _STOPPED:
             message = reply[5].decode() if isinstance(reply[5], bytes) else str(reply[5])

@@ -30,16 +30,22 @@ local keep = tonumber(ARGV[2])
 local floor = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local op = 6 + n  -- where the step's own arguments begin
-local state = redis.call('HMGET', KEYS[1], 'epoch', 'spent', 'base')
+local state = redis.call('HMGET', KEYS[1], 'epoch', 'spent', 'base', 'recovering')
 local epoch = state[1]
 local spent = tonumber(state[2]) or 0
 local seed = tonumber(state[3]) or 0
+local recovering = tonumber(state[4]) or 0
 local rejoin = false
 if not epoch then
   epoch = string.format('%.0f', now)
   spent = math.max(spent, floor)
   seed = floor
   rejoin = true
+  if ARGV[3] ~= '' or floor > 0 then
+    -- The count was lost (a restart without persistence): the fleet's requests in flight are
+    -- registered again only at their holders' next steps, so new calls wait a lease's life.
+    recovering = now + lease_ttl
+  end
 elseif ARGV[3] ~= '' and ARGV[3] ~= epoch then
   -- spent since this life began stays; what came before is what the callers saw, at most
   if floor > seed then
@@ -64,7 +70,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('(%.0f', now - kee
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', string.format('(%.0f', now - keep * 1000))
 local function save()
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'spent', string.format('%.0f', spent),
-             'base', string.format('%.0f', seed))
+             'base', string.format('%.0f', seed), 'recovering', string.format('%.0f', recovering))
   for _, i in ipairs({1, 2, 3, 5}) do
     redis.call('PEXPIRE', KEYS[i], keep)
   end
@@ -73,7 +79,8 @@ end
 
 # Then: max credits, retry (1 or 0), the new lease's id.
 # -> verdict -1 (the 402 flag: then its ms left and message), 0 (budget spent), 1 (leased),
-#    2 (credits left are kept for retries of the calls in flight: ask again later).
+#    2 (credits left are kept for retries of the calls in flight: ask again later), 3 (the count
+#    was lost and is being rebuilt: new calls wait, then its ms left).
 RESERVE = (
     _PRELUDE
     + """
@@ -85,6 +92,10 @@ if stop then
   return {-1, epoch, spent, held, redis.call('PTTL', KEYS[4]), stop}
 end
 local left = tonumber(ARGV[op]) - spent - held
+if ARGV[op + 1] ~= '1' and now < recovering then
+  save()
+  return {3, epoch, spent, held, math.floor((recovering - now) / 1000)}
+end
 if left >= 1 and (ARGV[op + 1] == '1' or left >= 1 + held) then
   redis.call('ZADD', KEYS[2], string.format('%.0f', now + lease_ttl), ARGV[op + 2])
   held = held + 1

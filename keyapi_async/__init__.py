@@ -31,7 +31,15 @@ from ._fanout import FanOut, FanOutPage
 from ._hooks import AttemptDetails
 from ._limiter import Limiter, RateLimiter
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
-from ._pagination import Page, PageStream, Paginator, PagingPlan
+from ._pagination import (
+    MAX_CONCURRENCY,
+    MAX_PAGE_SIZE,
+    PAGING_OPTIONS,
+    Page,
+    PageStream,
+    Paginator,
+    PagingPlan,
+)
 from ._params import (
     InfluencerSortField,
     RankField,
@@ -40,7 +48,7 @@ from ._params import (
     SortType,
     VideoSortField,
 )
-from ._resources import MAX_CONCURRENCY, MAX_PAGE_SIZE, PAGING_OPTIONS, Influencers
+from ._resources import Influencers
 from ._retry import set_testing
 from ._usage import Usage
 from ._version import __version__

@@ -23,15 +23,20 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
+from . import _params as p
 from ._errors import CreditBudgetExceeded
 from ._window import PageWindow
 
 T = TypeVar("T")
 FetchPage = Callable[[int], Awaitable[tuple[list[T], str | None]]]
+
+PAGING_OPTIONS = ("page_size", "start_page", "max_pages", "limit", "concurrency")
+MAX_CONCURRENCY = 64
+MAX_PAGE_SIZE = 10  # "The maximum number of pages is 10" means page_size <= 10 (docs README)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,23 @@ class PagingPlan:
     last_page: int
     limit: int | None
     concurrency: int
+
+    @classmethod
+    def resolve(cls, ceiling: int, options: Mapping[str, Any]) -> PagingPlan:
+        """The plan for the paging `options` (PAGING_OPTIONS) of an endpoint whose last page is
+        `ceiling`; a bad option raises InvalidParameterError naming it."""
+        page_size = p.whole("page_size", options["page_size"], 1, MAX_PAGE_SIZE)
+        start_page = p.whole("start_page", options["start_page"], 1, ceiling)
+        concurrency = p.whole("concurrency", options["concurrency"], 1, MAX_CONCURRENCY)
+        last_page = ceiling
+        if options["max_pages"] is not None:
+            max_pages = p.whole("max_pages", options["max_pages"], 1)
+            last_page = min(last_page, start_page + max_pages - 1)
+        limit = None
+        if options["limit"] is not None:
+            limit = p.whole("limit", options["limit"], 1)
+            last_page = min(last_page, start_page - (-limit // page_size) - 1)  # ceil, in ints
+        return cls(page_size, start_page, last_page, limit, concurrency)
 
 
 class PageStream(AsyncIterator[Page[T]]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -19,32 +19,13 @@ from ._detail import DetailStream, detail_all, wanted_ids
 from ._errors import InvalidParameterError
 from ._fanout import FanOut
 from ._models import Influencer, InfluencerDetail, Livestream, RankedInfluencer, Video
-from ._pagination import Paginator, PagingPlan
+from ._pagination import MAX_CONCURRENCY, PAGING_OPTIONS, Paginator, PagingPlan
 
 T = TypeVar("T")
 # What the client hands its resources: one call of an endpoint, (records, request_id).
 Request = Callable[[e.Endpoint[Any], dict[str, str]], Awaitable[tuple[list[Any], str | None]]]
 
-PAGING_OPTIONS = ("page_size", "start_page", "max_pages", "limit", "concurrency")
-MAX_CONCURRENCY = 64
 DETAIL_CONCURRENCY = 8  # detail batches in flight at once
-MAX_PAGE_SIZE = 10  # "The maximum number of pages is 10" means page_size <= 10 (docs README)
-
-
-def _plan(endpoint: e.Endpoint[Any], options: Mapping[str, Any]) -> PagingPlan:
-    ceiling = endpoint.max_page or 1
-    page_size = p.whole("page_size", options["page_size"], 1, MAX_PAGE_SIZE)
-    start_page = p.whole("start_page", options["start_page"], 1, ceiling)
-    concurrency = p.whole("concurrency", options["concurrency"], 1, MAX_CONCURRENCY)
-    last_page = ceiling
-    if options["max_pages"] is not None:
-        max_pages = p.whole("max_pages", options["max_pages"], 1)
-        last_page = min(last_page, start_page + max_pages - 1)
-    limit = None
-    if options["limit"] is not None:
-        limit = p.whole("limit", options["limit"], 1)
-        last_page = min(last_page, start_page - (-limit // page_size) - 1)  # ceil, in ints
-    return PagingPlan(page_size, start_page, last_page, limit, concurrency)
 
 
 class Influencers:
@@ -60,7 +41,7 @@ class Influencers:
         arguments.pop("self", None)
         options = {name: arguments.pop(name) for name in PAGING_OPTIONS}
         query = endpoint.query(arguments)
-        plan = _plan(endpoint, options)
+        plan = PagingPlan.resolve(endpoint.max_page or 1, options)
         return Paginator(partial(self._fetch_page, endpoint, query, plan.page_size), plan)
 
     def _fetch_page(

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 import keyapi_async
-from keyapi_async import _endpoints, _errors
-from keyapi_async._resources import PAGING_OPTIONS, Influencers
+from keyapi_async import PAGING_OPTIONS, Influencers, _endpoints, _errors
 
 from . import endpoints
 

@@ -30,7 +30,7 @@ from .._logging import logger as log
 from .._params import finite_number, whole
 from ._budget_scripts import RESERVE, SETTLE, STATE
 from ._errors import SharedStateUnavailable
-from ._keys import PlanKeys, check_fingerprint, check_name
+from ._keys import PlanKeys, bound_keys, check_name
 from ._outage import Outage
 
 __all__ = ["RedisCreditBudget"]
@@ -136,15 +136,9 @@ class RedisCreditBudget:
         """Scope a budget made without `name` to an API key, by a fingerprint of it (16-64 hex
         digits of its sha256; never the key). The client calls this; a named budget ignores it.
         """
-        fingerprint = check_fingerprint(key_fingerprint)
-        if self.name is not None:
-            return
-        keys = PlanKeys.for_key(fingerprint)
-        if self._keys is not None and self._keys.budget != keys.budget:
-            raise InvalidParameterError(
-                "budget", "a RedisCreditBudget without a name cannot serve two API keys"
-            )
-        self._keys = keys
+        self._keys = bound_keys(
+            self._keys, self.name, key_fingerprint, parameter="budget", what="RedisCreditBudget"
+        )
 
     # --- the protocol ---------------------------------------------------------------------
 

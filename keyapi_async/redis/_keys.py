@@ -7,7 +7,7 @@ from typing import Any
 
 from .._errors import InvalidParameterError
 
-__all__ = ["PlanKeys", "check_fingerprint", "check_name"]
+__all__ = ["PlanKeys", "bound_keys", "check_fingerprint", "check_name"]
 
 _NAME = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 # sha256 hex, truncated: a raw API key (sk_..., with underscores) can never pass for one.
@@ -52,3 +52,17 @@ class PlanKeys:
     @classmethod
     def for_key(cls, fingerprint: str) -> PlanKeys:
         return cls(f"key-{fingerprint}")
+
+
+def bound_keys(
+    current: PlanKeys | None, name: str | None, fingerprint: Any, *, parameter: str, what: str
+) -> PlanKeys | None:
+    """What `bind(fingerprint)` leaves a limiter or budget with: a named one keeps its keys; one
+    made without a name is scoped to the API key by a fingerprint of it, and only to one key."""
+    fingerprint = check_fingerprint(fingerprint)
+    if name is not None:
+        return current
+    keys = PlanKeys.for_key(fingerprint)
+    if current is not None and current.stop != keys.stop:
+        raise InvalidParameterError(parameter, f"a {what} without a name cannot serve two API keys")
+    return keys

@@ -23,7 +23,7 @@ from .. import _limiter as local
 from .._errors import InsufficientCreditsError, InvalidParameterError, KeyAPIError
 from .._params import finite_number
 from ._errors import SharedStateUnavailable
-from ._keys import PlanKeys, check_fingerprint, check_name
+from ._keys import PlanKeys, bound_keys, check_name
 from ._outage import Outage
 from ._scripts import ACQUIRE, RATE_LIMITED, SLIP
 
@@ -144,15 +144,9 @@ class RedisRateLimiter:
         """Scope a limiter made without `name` to an API key, by a fingerprint of it (16-64 hex
         digits of its sha256; never the key). The client calls this; a named limiter ignores it.
         """
-        fingerprint = check_fingerprint(key_fingerprint)
-        if self.name is not None:
-            return
-        keys = PlanKeys.for_key(fingerprint)
-        if self._keys is not None and self._keys.pace != keys.pace:
-            raise InvalidParameterError(
-                "limiter", "a RedisRateLimiter without a name cannot serve two API keys"
-            )
-        self._keys = keys
+        self._keys = bound_keys(
+            self._keys, self.name, key_fingerprint, parameter="limiter", what="RedisRateLimiter"
+        )
 
     # --- pacing ---------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import aiohttp
@@ -24,16 +23,14 @@ VIDEOS = endpoints.VIDEOS.path
 # --- dataset and drift ----------------------------------------------------------------------
 
 
-def test_dataset_is_deterministic_and_fast() -> None:
+def test_dataset_is_deterministic_and_shaped_like_the_api() -> None:
     assert (
         Dataset(seed=1, influencers=50).influencers == Dataset(seed=1, influencers=50).influencers
     )
     assert (
         Dataset(seed=1, influencers=50).influencers != Dataset(seed=2, influencers=50).influencers
     )
-    started = time.perf_counter()
-    big = Dataset(influencers=5000)
-    assert time.perf_counter() - started < 1.0
+    big = Dataset(influencers=5000)  # its build time is not a test's business (benchmarks/)
     documented = set(big.documented_user_ids)
     generated = [r for r in big.influencers if r["user_id"] not in documented]
     regions = [r["region"] for r in generated]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -294,23 +295,21 @@ class KeyAPI:
         # Calls share a request only if they would make the same one: the same query, and the
         # same options (a view's timeout and retries are its own).
         same = (endpoint.path, self._retry, self._timeout.total, self._refresh)
-        (records, request_id, body, kept_in), shared_answer = await shared.in_flight.join(
-            (*same, *sorted(query.items())), lambda: self._request_kept(endpoint, query, key)
+        if key is None:
+            send = partial(self._request_with_retries, endpoint, query)
+        else:
+            send = partial(self._request_filling_cache, endpoint, query, key)
+        (records, request_id, body), shared_from = await shared.in_flight.join(
+            (*same, *sorted(query.items())), send, tag=cache if key is not None else None
         )
-        if shared_answer:
+        if shared_from is not None:
             shared.usage.coalesced += 1
+            kept_in = shared_from[0]  # the cache the sharer kept it in
             if key is not None and cache is not None and kept_in is not cache and body:
                 # From a call that keeps its answers elsewhere (or nowhere): keep it here too.
                 await store(cache, key, body, ttl_of(cache, endpoint.name))
         # Each caller gets its own list: one caller's edits must not show in another's.
         return list(records), request_id
-
-    async def _request_kept(
-        self, endpoint: Endpoint[T], query: dict[str, str], key: str | None
-    ) -> tuple[list[T], str | None, bytes, ResponseCache | None]:
-        """The answer, and the cache it was kept in (for the callers who shared it)."""
-        bought = await self._request_filling_cache(endpoint, query, key)
-        return (*bought, self._cache if key is not None else None)
 
     async def _cached(
         self, cache: ResponseCache, endpoint: Endpoint[T], query: dict[str, str], key: str

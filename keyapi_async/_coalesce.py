@@ -26,10 +26,11 @@ _TAKE_OVER = _TakeOver()
 
 
 class _SharedCall(Generic[T]):
-    __slots__ = ("answer", "waiting")
+    __slots__ = ("answer", "tag", "waiting")
 
-    def __init__(self, answer: asyncio.Future[T | _TakeOver]) -> None:
-        self.answer = answer
+    def __init__(self, tag: object) -> None:
+        self.answer: asyncio.Future[T | _TakeOver] | None = None  # made by the first waiter
+        self.tag = tag  # what the first caller says of its request (the client: its cache)
         self.waiting = 0  # callers other than the first, waiting for its answer
 
 
@@ -44,12 +45,17 @@ class InFlight:
     def __len__(self) -> int:
         return len(self._calls)
 
-    async def join(self, key: Hashable, send: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
-        """The answer to `key`, and whether it came from another caller's request."""
+    async def join(
+        self, key: Hashable, send: Callable[[], Awaitable[T]], *, tag: object = None
+    ) -> tuple[T, tuple[object] | None]:
+        """The answer to `key`, and None if it came from this caller's own request, else (the
+        `tag` of the caller whose request it shared,)."""
         while True:
             call = self._calls.get(key)
             if call is None:
-                return await self._send(key, send), False
+                return await self._send(key, send, tag), None
+            if call.answer is None:
+                call.answer = asyncio.get_running_loop().create_future()
             call.waiting += 1
             try:
                 # shield: a waiter's cancellation must not cancel the answer the others wait for
@@ -57,25 +63,25 @@ class InFlight:
             finally:
                 call.waiting -= 1
             if not isinstance(answer, _TakeOver):
-                return answer, True
+                return answer, (call.tag,)
 
-    async def _send(self, key: Hashable, send: Callable[[], Awaitable[T]]) -> T:
-        call: _SharedCall[T] = _SharedCall(asyncio.get_running_loop().create_future())
+    async def _send(self, key: Hashable, send: Callable[[], Awaitable[T]], tag: object) -> T:
+        call: _SharedCall[T] = _SharedCall(tag)
         self._calls[key] = call
         try:
             result = await send()
         except asyncio.CancelledError:
             self._end(key, call)
-            if call.waiting:
+            if call.waiting and call.answer is not None:
                 call.answer.set_result(_TAKE_OVER)
             raise
         except BaseException as exc:
             self._end(key, call)
-            if call.waiting:  # shared with those waiting now; a later call sends again
+            if call.waiting and call.answer is not None:  # for those waiting now, not later
                 call.answer.set_exception(exc)
             raise
         self._end(key, call)
-        if call.waiting:
+        if call.waiting and call.answer is not None:
             call.answer.set_result(result)
         return result
 

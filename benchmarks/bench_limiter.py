@@ -36,7 +36,9 @@ BUCKET = "AsyncLimiter(qps, 1)"
 async def _drive(server: FakeServer, qps: float, options: dict[str, Any]) -> Arrivals:
     await server.reset()
     remaining = round(qps * DURATION) + 1
-    async with KeyAPI(api_key=server.api_key, base_url=server.url, **options) as client:
+    # coalesce=False: the workers ask the same page, and every ask must be a request to pace
+    client = KeyAPI(api_key=server.api_key, base_url=server.url, coalesce=False, **options)
+    async with client:
 
         async def worker() -> None:
             nonlocal remaining

@@ -136,8 +136,8 @@ def _decoders(clean: bytes) -> dict[str, Callable[[bytes], Any]]:
 
 def _count(decoded: Any) -> int:
     """Records in one decoded page, whatever shape the decoder returns."""
-    if isinstance(decoded, tuple):  # the SDK: (records, request_id)
-        return len(decoded[0])
+    if isinstance(decoded, list):  # the SDK: decode_records gives the records
+        return len(decoded)
     if isinstance(decoded, dict):
         return len(decoded["data"])
     return len(decoded.data)
@@ -147,7 +147,7 @@ def _check(decoders: dict[str, Callable[[bytes], Any]], body: bytes) -> None:
     """Every decoder reads all 10 records, and the typed ones agree on every value."""
     for name, decode in decoders.items():
         assert _count(decode(body)) == 10, name
-    sdk = [msgspec.structs.asdict(r) for r in decoders[SDK](body)[0]]
+    sdk = [msgspec.structs.asdict(r) for r in decoders[SDK](body)]
     bare = [msgspec.structs.asdict(r) for r in decoders[BARE](body).data]
     assert sdk == bare
     assert any(r["influencer_video_publish_hour"] for r in bare)  # the parsing is real work

@@ -3,9 +3,12 @@ behaviour. They fail on the lead branch at the time of the review."""
 
 from __future__ import annotations
 
-import collections
-import json
+import platform
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +21,9 @@ from keyapi_async.testing import FakeKeyAPI, Fault
 from .cli_helpers import (
     LIST_PATH,
     SECRET,
-    VIDEOS_PATH,
     clean_environment,
     cli,
     decode_lines,
-    sdk,
 )
 
 BOM = "\ufeff"
@@ -163,5 +164,54 @@ def test_a_mistyped_key_option_does_not_echo_the_key(
     assert key not in err
 
 
-def _unused() -> None:  # keeps imports used while the file grows
-    _ = (collections, json, VIDEOS_PATH, sdk)
+# --- signals -------------------------------------------------------------------------------
+
+
+def _reading_stdin(pid: int) -> bool:
+    """Linux: the process is blocked in read(0, ...) (x86_64 syscall 0, first argument fd 0)."""
+    try:
+        return Path(f"/proc/{pid}/syscall").read_text().split()[:2] == ["0", "0x0"]
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/syscall").exists() or platform.machine() != "x86_64",
+    reason="needs Linux /proc/PID/syscall on x86_64 to see the process wait on stdin",
+)
+@pytest.mark.slow  # on the lead branch each case waits out its 10 s timeout
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_waiting_for_ids_on_stdin_stops_the_run(
+    server: FakeKeyAPI, sig: signal.Signals
+) -> None:
+    """`keyapi-async influencers videos --ids-file -` waiting for its upstream (a long `list`)
+    must still obey Ctrl-C / SIGTERM: exit 130 without sending anything. Lead: stdin is read
+    with a blocking read on the event loop's thread, so the signal handlers never run and the
+    process goes on waiting until stdin closes (SIGINT, a second SIGINT and SIGTERM ignored)."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "keyapi_async"),
+            *cli(server, "influencers", "videos", "--ids-file", "-", "--max-pages", "1"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _reading_stdin(proc.pid):
+            assert proc.poll() is None, "ended before reading stdin"
+            assert time.monotonic() < deadline, "never read stdin"
+            time.sleep(0.01)
+        proc.send_signal(sig)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{sig.name} ignored while the CLI waits for IDs on stdin")
+        assert code == 130
+        assert server.requests == []
+        err = proc.stderr.read().decode() if proc.stderr else ""
+        assert "Traceback" not in err
+    finally:
+        proc.kill()
+        proc.communicate()

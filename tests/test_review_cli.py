@@ -3,6 +3,7 @@ behaviour. They fail on the lead branch at the time of the review."""
 
 from __future__ import annotations
 
+import collections
 import platform
 import re
 import signal
@@ -215,3 +216,41 @@ def test_a_signal_while_waiting_for_ids_on_stdin_stops_the_run(
     finally:
         proc.kill()
         proc.communicate()
+
+
+@pytest.mark.slow
+def test_resume_while_the_first_run_still_writes_buys_no_page_twice(tmp_path: Path) -> None:
+    """A cron job whose previous run has not finished, or a second terminal: `--resume` on an
+    output another live run is writing must not buy that run's pages again and write them into
+    the same file (refuse it: the output is in use). Lead: no lock; the second run reads the
+    live checkpoint, truncates the file under the first and buys the same pages."""
+    with FakeKeyAPI(influencers=300, api_key=SECRET, latency=0.05) as fake:
+        out = tmp_path / "us.jsonl"
+        ckpt = out.with_name(out.name + ".checkpoint")
+        argv = cli(fake, "influencers", "list", "--region", "US", "--limit", "300", "-o", str(out))
+        first = subprocess.Popen(
+            [sys.executable, "-m", "keyapi_async", *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not ckpt.exists():
+                assert first.poll() is None, "the first run ended before its first checkpoint"
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            second = subprocess.run(
+                [sys.executable, "-m", "keyapi_async", *argv, "--resume"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            assert first.wait(timeout=60) == 0
+        finally:
+            first.kill()
+            first.communicate()
+        assert "Traceback" not in second.stderr.decode()
+        pages = collections.Counter(r.params["page_num"] for r in fake.requests)
+        assert [p for p, n in pages.items() if n > 1] == []
+        records = decode_lines(out.read_bytes())
+        assert len(records) == len({r.user_id for r in records})

@@ -254,3 +254,25 @@ def test_resume_while_the_first_run_still_writes_buys_no_page_twice(tmp_path: Pa
         assert [p for p, n in pages.items() if n > 1] == []
         records = decode_lines(out.read_bytes())
         assert len(records) == len({r.user_id for r in records})
+
+
+# --- --redis -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("qps", ["0", "off"])
+def test_redis_budget_without_pacing_is_accepted(
+    server: FakeKeyAPI, redis_url: str, capsys: pytest.CaptureFixture[str], qps: str
+) -> None:
+    """docs/cli.md: `--qps 0` or `off` is no pacing, and `--redis` with `--max-credits` draws on
+    the plan's shared budget. A fleet sharing only a budget is a real case. Lead refuses it
+    with a message that contradicts itself: "give --qps N (0 means none)" for `--qps 0`."""
+    argv = [
+        *("--base-url", server.url, "--api-key", SECRET, "--qps", qps),
+        *("influencers", "list", "--region", "US", "--limit", "50"),
+        *("--redis", redis_url, "--plan", f"review3-{qps}", "--max-credits", "2"),
+    ]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert "0 means none" not in err
+    assert code == 3, err  # the shared budget of 2 reached
+    assert len(server.requests) == 2

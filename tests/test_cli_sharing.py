@@ -54,7 +54,6 @@ def test_sharing_options_are_checked_before_anything_is_sent(
             (["--cache-ttl", "60"], "--cache-ttl"),
             (["--plan", "acme"], "--plan"),
             (["--cache", str(tmp_path / "c.sqlite"), "--cache-ttl", "soon"], "--cache-ttl"),
-            (["--redis", "redis://127.0.0.1:1/0", "--qps", "0"], "--qps"),
         ):
             code, err = run(
                 *base(server, "influencers", "list", "--region", "US", *extra, "-o", out)

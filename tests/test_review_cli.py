@@ -169,11 +169,15 @@ def test_a_mistyped_key_option_does_not_echo_the_key(
 
 
 def _reading_stdin(pid: int) -> bool:
-    """Linux: the process is blocked in read(0, ...) (x86_64 syscall 0, first argument fd 0)."""
-    try:
-        return Path(f"/proc/{pid}/syscall").read_text().split()[:2] == ["0", "0x0"]
-    except OSError:
-        return False
+    """Linux: one of the process's threads is blocked in read(0, ...) (x86_64 syscall 0, first
+    argument fd 0)."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if (task / "syscall").read_text().split()[:2] == ["0", "0x0"]:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 @pytest.mark.skipif(

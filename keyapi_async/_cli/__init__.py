@@ -39,14 +39,29 @@ EXIT_BROKEN_PIPE = 141  # like a process killed by SIGPIPE: `keyapi-async ... | 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace | int:
     """The parsed arguments, or the exit code (--help, --version, bad usage)."""
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        return build_parser().parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
+        return build_parser().parse_args(normalize_argv(words))
     except SystemExit as exc:  # --help / --version
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
     except UsageError as exc:
-        _error(one_line(exc))
+        _error(_without_secrets(one_line(exc), words))
         return EXIT_USAGE
+
+
+def _without_secrets(line: str, words: list[str]) -> str:
+    """argparse quotes what it could not parse: a mistyped `--apikey sk_...` must not show it."""
+    secrets = {os.environ.get("KEYAPI_API_KEY"), os.environ.get("KEYAPI_TOKEN")}
+    for i, word in enumerate(words):
+        name, _, value = word.partition("=")
+        if "key" in name.lower() or "token" in name.lower():
+            secrets.add(value if value else (words[i + 1] if i + 1 < len(words) else None))
+        if word.startswith(("sk_", "sk-")):
+            secrets.add(word)
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        line = line.replace(secret, "<redacted>")
+    return line
 
 
 def _error(line: str) -> None:
@@ -70,10 +85,10 @@ async def _execute(args: argparse.Namespace) -> int:
 
     def on_signal() -> None:
         runner.signals += 1
-        if runner.signals == 1:
+        if runner.signals == 1 and runner.started:
             runner.request_stop()
         elif task is not None:
-            task.cancel()  # a second signal: abort the pages in flight now
+            task.cancel()  # nothing bought yet, or a second signal: abort the pages in flight
 
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -132,6 +132,12 @@ def start_state(
     fresh = Checkpoint(fingerprint=fingerprint(identity), command=identity)
     existing = load(ckpt) if ckpt is not None else None
     if ckpt is None or existing is None:
+        if resume and output is not None and output.exists() and output.stat().st_size > 0:
+            # Nothing to continue, and starting over would empty a file bought before.
+            raise UsageError(
+                f"--resume: {output} has no checkpoint beside it, so there is nothing to "
+                "continue; run without --resume to pull it again (the file is replaced)"
+            )
         return fresh
     if not resume:
         if not existing.complete:

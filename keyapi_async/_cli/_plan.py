@@ -33,8 +33,8 @@ def print_plan(
             f"page ceiling); {plan.cap_hint}, or --max-credits N\n"
         )
         return
-    requests = plan.requests if max_credits is None else min(plan.requests, max_credits)
-    worst = plan.requests * (1 + max_retries)
+    worst = plan.requests * (1 + max_retries)  # every request retried to the last
+    requests = plan.requests if max_credits is None else min(worst, max_credits)
     if max_credits is not None:
         out.write(f"most credits: {requests:,} (--max-credits {max_credits:,}, retries included)\n")
     else:

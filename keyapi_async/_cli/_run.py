@@ -23,6 +23,7 @@ from ._failures import report_failures
 from ._fanjob import FanOutJob
 from ._ids import read_ids_file
 from ._jobs import DetailJob, Job, PagedJob
+from ._lock import output_lock
 from ._options import Signature, sdk_default
 from ._output import Output, plan
 from ._plan import print_plan
@@ -62,8 +63,14 @@ class Runner:
         self.job: Job | None = None
         self.progress: Progress | None = None
         self.out: Output | None = None
+        self.file_ids: list[tuple[str, str]] = []  # --ids-file, read before the job is made
 
     # --- signals and reporting -----------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        """A job is running: a first signal lets its pages in flight finish."""
+        return self.job is not None
 
     def request_stop(self) -> None:
         """First signal: start no new page, finish the ones in flight."""
@@ -102,6 +109,9 @@ class Runner:
         if args.sandbox and args.base_url:
             raise UsageError("--sandbox runs against an embedded fake API: drop --base-url")
         check_shared_state(args)
+        ids_file = getattr(args, "ids_file", None)
+        if ids_file:
+            self.file_ids = await read_ids_file(ids_file)
         query = {
             param.name: param.convert(raw)
             for param in signature.query_params
@@ -118,6 +128,7 @@ class Runner:
         if args.dry_run:
             return await self._dry_run(signature, query)
         stack = contextlib.AsyncExitStack()  # the sandbox, then the client: closed in reverse
+        stack.enter_context(output_lock(self.output))  # one run per output file
         try:
             client, source = await self._connect(stack, signature)
             job = self._job(client, signature, query)
@@ -197,10 +208,7 @@ class Runner:
         group = args.group
         ids_file = getattr(args, "ids_file", None)
         fan_out = bool(getattr(args, "user_ids_many", None) or ids_file is not None)
-        try:
-            file_ids = read_ids_file(ids_file) if ids_file else []
-        except OSError as exc:
-            raise UsageError(f"cannot read --ids-file {ids_file}: {exc.strerror}") from None
+        file_ids = self.file_ids
         if signature.paginated:
             paging = {
                 param.name: param.convert(raw)

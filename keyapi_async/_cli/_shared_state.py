@@ -96,14 +96,13 @@ async def shared_state(
 
     from ..redis import RedisCreditBudget, RedisRateLimiter
 
-    if qps is None:
-        raise UsageError("--redis shares the pace of a plan: give --qps N (0 means none)")
     try:
         redis = Redis.from_url(args.redis, socket_timeout=2.0, socket_connect_timeout=2.0)
     except ValueError as exc:
         raise UsageError(f"--redis: {exc}") from None
     stack.push_async_callback(redis.aclose)
-    options["limiter"] = RedisRateLimiter(redis, qps=qps, name=args.plan)
+    if qps is not None:  # --qps 0: no pacing; the fleet may still share its budget
+        options["limiter"] = RedisRateLimiter(redis, qps=qps, name=args.plan)
     if max_credits is not None:
         options["budget"] = RedisCreditBudget(redis, max_credits=max_credits, name=args.plan)
     return options

@@ -5,7 +5,6 @@ fails, is cancelled, outlives its lock or is SIGKILLed never blocks the others f
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -17,16 +16,6 @@ from tests.cache_helpers import line, tell, worker
 API_KEY = "sk_test_never_in_redis"
 FP = key_fingerprint(API_KEY)
 KEY = cache_key("detail", {"user_id": "42"}, FP)
-
-
-async def until(condition, *, within: float = 10.0) -> None:
-    """Wait for a state Redis or another task brings about (polled: it has no event)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not within {within} s")
 
 
 # --- fill_lock within one process -----------------------------------------------------------

@@ -31,7 +31,7 @@ from .._params import finite_number, whole
 from ._budget_scripts import RESERVE, SETTLE, STATE
 from ._errors import SharedStateUnavailable
 from ._keys import PlanKeys, bound_keys, check_name
-from ._outage import Outage
+from ._outage import Outage, SharedState
 
 __all__ = ["RedisCreditBudget"]
 
@@ -47,7 +47,7 @@ def _seconds(name: str, value: Any) -> float:
     return float(value)
 
 
-class RedisCreditBudget:
+class RedisCreditBudget(SharedState):
     """At most `max_credits` requests in total across every process and machine that shares
     `name` on one Redis; retries of calls in flight go first at the end (as LocalCreditBudget).
 
@@ -121,16 +121,6 @@ class RedisCreditBudget:
         self._warned_recovery = False
         self._pending: list[tuple[str, bool]] = []  # settlements Redis has not taken yet
         self._new_calls = asyncio.Lock()  # new calls of this process take turns, FIFO
-
-    @property
-    def outages(self) -> int:
-        """Outages begun (Redis not answering)."""
-        return self._outage.outages
-
-    @property
-    def shared(self) -> bool:
-        """False while Redis is unavailable (and `reserve` refuses)."""
-        return not self._outage.down
 
     def bind(self, key_fingerprint: str) -> None:
         """Scope a budget made without `name` to an API key, by a fingerprint of it (16-64 hex

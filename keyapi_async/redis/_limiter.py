@@ -24,7 +24,7 @@ from .._errors import InsufficientCreditsError, InvalidParameterError, KeyAPIErr
 from .._params import finite_number
 from ._errors import SharedStateUnavailable
 from ._keys import PlanKeys, bound_keys, check_name
-from ._outage import Outage
+from ._outage import Outage, SharedState
 from ._scripts import ACQUIRE, RATE_LIMITED, SLIP
 
 __all__ = ["RedisRateLimiter"]
@@ -48,7 +48,7 @@ def _positive(name: str, value: Any, *, high: float | None = None) -> float:
 RECOVERY = 1.01
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(SharedState):
     """Paces request starts to `qps` per second across every process and machine that shares
     `name` on one Redis.
 
@@ -130,15 +130,6 @@ class RedisRateLimiter:
         self._stopped_until = -math.inf  # the 402 flag as last seen, for when Redis is away
         self._pending: set[asyncio.Task[None]] = set()
         self._turn = asyncio.Lock()  # FIFO within the process, one unstarted slot at a time
-
-    @property
-    def outages(self) -> int:
-        return self._outage.outages
-
-    @property
-    def shared(self) -> bool:
-        """False while Redis is unavailable and the limiter paces locally."""
-        return not self._outage.down
 
     def bind(self, key_fingerprint: str) -> None:
         """Scope a limiter made without `name` to an API key, by a fingerprint of it (16-64 hex

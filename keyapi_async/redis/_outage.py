@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from .._logging import logger as log
 from ._errors import SharedStateUnavailable
 
-__all__ = ["Outage"]
+__all__ = ["Outage", "SharedState"]
 
 T = TypeVar("T")
 
@@ -73,3 +73,21 @@ class Outage:
                 "Redis unavailable for %s (%s): %s", self.what, type(exc).__name__, self.meanwhile
             )
         self._next_probe = asyncio.get_running_loop().time() + self.probe
+
+
+class SharedState:
+    """What a Redis-backed limiter or budget tells of its link to Redis (through `_outage`)."""
+
+    __slots__ = ()
+    _outage: Outage
+
+    @property
+    def outages(self) -> int:
+        """Outages begun (Redis not answering)."""
+        return self._outage.outages
+
+    @property
+    def shared(self) -> bool:
+        """False while Redis is unavailable: the limiter paces locally (or raises), the budget
+        refuses."""
+        return not self._outage.down
